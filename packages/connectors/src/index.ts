@@ -1,0 +1,3 @@
+export * from './miniprogram/index.js';
+export * from './kit/crypto.js';
+export * from './kit/http.js';

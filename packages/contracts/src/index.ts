@@ -1,0 +1,306 @@
+/**
+ * TypeBox schemas of Datong's public REST API: request validation, response types and the
+ * OpenAPI 3.1 document all come from these. Field names are camelCase, except the
+ * Segment-compatible ingest, which keeps Segment's names.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export { Type, type Static, type TSchema };
+
+/** RFC 9457 problem details, with Datong's stable `code`. */
+export const Problem = Type.Object(
+  {
+    type: Type.String({ description: 'URI of the error documentation' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String()),
+    code: Type.String({ description: 'Stable error code, see docs/errors.md' }),
+    requestId: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ pointer: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', additionalProperties: true },
+);
+
+export const IdParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const CursorQuery = {
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'Opaque cursor from `nextCursor` of the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+};
+
+export const Page = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const IdentifierTypeSchema = Type.Union(
+  [
+    'user_id',
+    'anonymous_id',
+    'phone',
+    'email',
+    'wechat_openid',
+    'wechat_unionid',
+    'wecom_external_userid',
+    'youzan_open_id',
+    'taobao_open_uid',
+    'douyin_open_id',
+    'meituan_user_id',
+    'crm_id',
+  ].map((t) => Type.Literal(t)),
+);
+
+export const Identity = Type.Object({
+  type: Type.String(),
+  collection: Type.Union([Type.String(), Type.Null()]),
+  value: Type.String(),
+  customerId: Type.String({ description: 'The (possibly merged) customer record that holds it' }),
+  sourceId: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const CustomerTag = Type.Object({
+  name: Type.String(),
+  source: Type.Union([Type.Literal('manual'), Type.Literal('rule'), Type.Literal('platform')]),
+  ruleId: Type.Union([Type.String(), Type.Null()]),
+  addedAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const MergeRecord = Type.Object({
+  id: Type.String(),
+  fromCustomerId: Type.String(),
+  intoCustomerId: Type.String(),
+  identifierType: Type.String(),
+  rule: Type.String(),
+  sourceId: Type.Union([Type.String(), Type.Null()]),
+  messageId: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  unmergedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const Customer = Type.Object({
+  id: Type.String(),
+  traits: Type.Record(Type.String(), Type.Unknown()),
+  identities: Type.Array(Identity),
+  tags: Type.Array(CustomerTag),
+  consent: Type.Record(Type.String(), Type.Unknown()),
+  tier: Type.Union([Type.String(), Type.Null()]),
+  counts: Type.Object({
+    events: Type.Integer(),
+    orders: Type.Integer(),
+    mergedCustomers: Type.Integer(),
+  }),
+  spend: Type.Array(Type.Object({ currency: Type.String(), total: Type.String({ description: 'Exact decimal' }) })),
+  mergedCustomerIds: Type.Array(Type.String()),
+  merges: Type.Array(MergeRecord),
+  firstSeenAt: Type.String({ format: 'date-time' }),
+  lastSeenAt: Type.String({ format: 'date-time' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export type Customer = Static<typeof Customer>;
+
+export const CustomerSummary = Type.Object({
+  id: Type.String(),
+  traits: Type.Record(Type.String(), Type.Unknown()),
+  tags: Type.Array(Type.String()),
+  firstSeenAt: Type.String({ format: 'date-time' }),
+  lastSeenAt: Type.String({ format: 'date-time' }),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const TimelineItem = Type.Object({
+  id: Type.String(),
+  type: Type.String({ description: 'identify, track, page, screen, alias or group' }),
+  event: Type.Union([Type.String(), Type.Null()], { description: "The track event's name (or the page name)" }),
+  occurredAt: Type.String({ format: 'date-time' }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  source: Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]), type: Type.Union([Type.String(), Type.Null()]) }),
+  channel: Type.Union([Type.String(), Type.Null()]),
+  customerId: Type.String(),
+  messageId: Type.String(),
+  properties: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const SourceCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 120 }),
+  type: Type.String({
+    minLength: 1,
+    maxLength: 40,
+    pattern: '^[a-z0-9_\\-]+$',
+    description: 'Kind of source, also the channel of its events unless they say otherwise: web, miniprogram, server, douyin, …',
+  }),
+});
+export const Source = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  type: Type.String(),
+  writeKey: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const ApiScope = Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')]);
+export const ApiKeyCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 120 }),
+  scopes: Type.Array(ApiScope, { minItems: 1, uniqueItems: true }),
+});
+export const ApiKey = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  prefix: Type.String(),
+  scopes: Type.Array(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  key: Type.Optional(Type.String({ description: 'The key itself; returned once, on creation' })),
+});
+
+export const TagsBody = Type.Object({
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+});
+
+export const TagDefinition = Type.Object({
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  visible: Type.Boolean({ description: 'Shown to the customer in the mall (/v1/miniprogram/{id}/me)' }),
+  customers: Type.Integer(),
+});
+export const TagDefinitionUpdate = Type.Object({
+  description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+  visible: Type.Optional(Type.Boolean()),
+});
+
+export const TagRuleCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 120 }),
+  tag: Type.String({ minLength: 1, maxLength: 64 }),
+  condition: Type.Unknown({
+    description:
+      'A leaf ({type: event_count|total_spend|order_count|days_since_last_order|first_channel, …}) or {all: [...]} / {any: [...]}',
+  }),
+  enabled: Type.Optional(Type.Boolean()),
+});
+export const TagRuleUpdate = Type.Partial(TagRuleCreate);
+export const TagRule = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  tag: Type.String(),
+  condition: Type.Unknown(),
+  enabled: Type.Boolean(),
+  timeDependent: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  lastRecomputedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export const RecomputeResult = Type.Object({ evaluated: Type.Integer(), added: Type.Integer(), removed: Type.Integer() });
+
+export const WEBHOOK_EVENT_TYPES = [
+  'customer.created',
+  'customer.updated',
+  'customer.merged',
+  'customer.unmerged',
+  'tag.added',
+  'tag.removed',
+  'event.received',
+] as const;
+export const WebhookEventType = Type.Union(WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t)));
+export const WebhookCreate = Type.Object({
+  url: Type.String({ minLength: 8, maxLength: 2048 }),
+  eventTypes: Type.Array(WebhookEventType, { minItems: 1, uniqueItems: true }),
+  description: Type.Optional(Type.String({ maxLength: 500 })),
+});
+export const WebhookUpdate = Type.Object({
+  url: Type.Optional(Type.String({ minLength: 8, maxLength: 2048 })),
+  eventTypes: Type.Optional(Type.Array(WebhookEventType, { minItems: 1, uniqueItems: true })),
+  description: Type.Optional(Type.String({ maxLength: 500 })),
+  enabled: Type.Optional(Type.Boolean()),
+});
+export const Webhook = Type.Object({
+  id: Type.String(),
+  url: Type.String(),
+  eventTypes: Type.Array(Type.String()),
+  description: Type.Union([Type.String(), Type.Null()]),
+  enabled: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+  secret: Type.Optional(Type.String({ description: 'Signing secret (whsec_…); returned once, on creation' })),
+});
+export const WebhookDelivery = Type.Object({
+  id: Type.String({ description: 'The webhook-id header; the same on every retry' }),
+  subscriptionId: Type.String(),
+  eventType: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('delivering'), Type.Literal('succeeded'), Type.Literal('dead')]),
+  attempts: Type.Integer(),
+  nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  lastStatus: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  latencyMs: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  deliveredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const QuarantineItem = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('message'), Type.Literal('value')]),
+  sourceId: Type.Union([Type.String(), Type.Null()]),
+  messageId: Type.Union([Type.String(), Type.Null()]),
+  field: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  payload: Type.Unknown(),
+  status: Type.Union([Type.Literal('open'), Type.Literal('fixed'), Type.Literal('discarded')]),
+  createdAt: Type.String({ format: 'date-time' }),
+  resolvedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export const QuarantineFix = Type.Object({
+  payload: Type.Unknown({ description: 'The corrected message (kind=message) or value (kind=value)' }),
+});
+
+export const IdentityRulesBody = Type.Object({
+  priority: Type.Optional(Type.Array(IdentifierTypeSchema, { uniqueItems: true })),
+  limits: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }))),
+  blocked: Type.Optional(
+    Type.Array(Type.Object({ type: IdentifierTypeSchema, value: Type.String({ minLength: 1 }), collection: Type.Optional(Type.String()) }), {
+      maxItems: 10000,
+    }),
+  ),
+});
+export const IdentityRules = Type.Object({
+  priority: Type.Array(Type.String()),
+  limits: Type.Record(Type.String(), Type.Integer()),
+  blocked: Type.Array(Type.Object({ type: Type.String(), value: Type.String(), collection: Type.Optional(Type.String()) })),
+});
+
+export const ConnectorCreate = Type.Object({
+  platform: Type.String({ minLength: 1, maxLength: 40, description: 'wechat_miniprogram' }),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+  config: Type.Record(Type.String(), Type.Unknown()),
+});
+export const Connector = Type.Object({
+  id: Type.String(),
+  platform: Type.String(),
+  name: Type.String(),
+  config: Type.Record(Type.String(), Type.Unknown(), { description: 'Secrets are masked' }),
+  sourceId: Type.String(),
+  enabled: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const BenefitCreate = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 120 }),
+  description: Type.Optional(Type.String({ maxLength: 1000 })),
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 50 }),
+  match: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('any')], { default: 'any' })),
+  active: Type.Optional(Type.Boolean()),
+  startsAt: Type.Optional(Type.String({ format: 'date-time' })),
+  endsAt: Type.Optional(Type.String({ format: 'date-time' })),
+});
+export const BenefitUpdate = Type.Partial(BenefitCreate);
+export const Benefit = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  tags: Type.Array(Type.String()),
+  match: Type.String(),
+  active: Type.Boolean(),
+  startsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  endsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+});

@@ -1,0 +1,93 @@
+/**
+ * The one error catalog of Datong. Every error that crosses a package boundary carries one of
+ * these codes. `kind` says what happened (mapped to an HTTP status in exactly one place, the
+ * server's `http/problem.ts`), `transient` says whether retrying can help (jobs read it).
+ *
+ * Codes are never reused: a removed code moves to RETIRED_CODES. docs/errors.md documents
+ * every code; `catalog.test.ts` keeps the two in sync.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'upstream'
+  | 'internal';
+
+export interface ErrorSpec {
+  readonly kind: ErrorKind;
+  readonly title: string;
+  readonly transient?: boolean;
+}
+
+export const ERROR_CATALOG = {
+  VALIDATION_FAILED: { kind: 'invalid', title: 'Request is invalid' },
+  BODY_TOO_LARGE: { kind: 'too_large', title: 'Request body is too large' },
+  EVENT_TOO_LARGE: { kind: 'too_large', title: 'An event in the batch is larger than 32 KB' },
+  UNSUPPORTED_MEDIA_TYPE: { kind: 'unsupported_media_type', title: 'Content type is not supported' },
+  MALFORMED_JSON: { kind: 'invalid', title: 'Request body is not valid JSON' },
+  ROUTE_NOT_FOUND: { kind: 'not_found', title: 'No such route' },
+  AUTH_REQUIRED: { kind: 'unauthenticated', title: 'Authentication is required' },
+  AUTH_API_KEY_INVALID: { kind: 'unauthenticated', title: 'API key is not valid' },
+  AUTH_WRITE_KEY_INVALID: { kind: 'unauthenticated', title: 'Source write key is not valid' },
+  AUTH_CUSTOMER_TOKEN_INVALID: { kind: 'unauthenticated', title: 'Customer token is not valid or has expired' },
+  AUTH_SCOPE_MISSING: { kind: 'forbidden', title: 'API key lacks a required scope' },
+  RATE_LIMITED: { kind: 'rate_limited', title: 'Too many requests', transient: true },
+  CUSTOMER_NOT_FOUND: { kind: 'not_found', title: 'Customer not found' },
+  SOURCE_NOT_FOUND: { kind: 'not_found', title: 'Source not found' },
+  API_KEY_NOT_FOUND: { kind: 'not_found', title: 'API key not found' },
+  TAG_RULE_NOT_FOUND: { kind: 'not_found', title: 'Tag rule not found' },
+  TAG_INVALID: { kind: 'invalid', title: 'Tag name is not valid' },
+  TAG_RULE_INVALID: { kind: 'invalid', title: 'Tag rule definition is not valid' },
+  WEBHOOK_NOT_FOUND: { kind: 'not_found', title: 'Webhook subscription not found' },
+  WEBHOOK_DELIVERY_NOT_FOUND: { kind: 'not_found', title: 'Webhook delivery not found' },
+  WEBHOOK_URL_INVALID: { kind: 'invalid', title: 'Webhook URL is not valid' },
+  WEBHOOK_URL_FORBIDDEN: {
+    kind: 'forbidden',
+    title: 'Webhook URL resolves to a private, loopback or link-local address',
+  },
+  WEBHOOK_DELIVERY_FAILED: { kind: 'upstream', title: 'Webhook endpoint did not accept the delivery', transient: true },
+  BENEFIT_NOT_FOUND: { kind: 'not_found', title: 'Benefit not found' },
+  QUARANTINE_ITEM_NOT_FOUND: { kind: 'not_found', title: 'Quarantine item not found' },
+  QUARANTINE_ITEM_RESOLVED: { kind: 'conflict', title: 'Quarantine item is already resolved' },
+  IDENTITY_NOT_FOUND: { kind: 'not_found', title: 'No customer has this identifier' },
+  IDENTITY_TYPE_UNKNOWN: { kind: 'invalid', title: 'Identifier type is not known' },
+  IDENTITY_VALUE_INVALID: { kind: 'invalid', title: 'Identifier value is not valid' },
+  IDENTITY_BLOCKED: { kind: 'invalid', title: 'Identifier value is blocked for matching' },
+  IDENTITY_MERGE_BLOCKED: { kind: 'conflict', title: 'Merge blocked by a conflicting strong identifier' },
+  IDENTITY_RULES_INVALID: { kind: 'invalid', title: 'Identity rules are not valid' },
+  MERGE_NOT_FOUND: { kind: 'not_found', title: 'No merge to undo on this customer' },
+  MESSAGE_INVALID: { kind: 'invalid', title: 'Message cannot be processed' },
+  IDEMPOTENCY_KEY_CONFLICT: { kind: 'conflict', title: 'Idempotency-Key reused with a different body' },
+  IDEMPOTENCY_KEY_IN_PROGRESS: {
+    kind: 'conflict',
+    title: 'A request with this Idempotency-Key is still being processed',
+    transient: true,
+  },
+  CONNECTOR_NOT_FOUND: { kind: 'not_found', title: 'Connector not found' },
+  CONNECTOR_PLATFORM_UNKNOWN: { kind: 'invalid', title: 'Connector platform is not supported' },
+  CONNECTOR_CONFIG_INVALID: { kind: 'invalid', title: 'Connector configuration is incomplete or wrong' },
+  CONNECTOR_SIGNATURE_INVALID: { kind: 'unauthenticated', title: 'Webhook signature does not verify' },
+  CONNECTOR_REPLAY_REJECTED: { kind: 'unauthenticated', title: 'Webhook timestamp outside the replay window' },
+  WECHAT_CODE_INVALID: { kind: 'invalid', title: 'WeChat rejected the login code' },
+  WECHAT_DECRYPT_FAILED: { kind: 'invalid', title: 'WeChat encrypted data could not be decrypted' },
+  WECHAT_WATERMARK_MISMATCH: { kind: 'forbidden', title: 'Decrypted data belongs to another mini-program' },
+  WECHAT_SESSION_MISSING: { kind: 'conflict', title: 'No WeChat session for this customer; log in again' },
+  PLATFORM_ERROR: { kind: 'upstream', title: 'Platform answered with an error' },
+  PLATFORM_RATE_LIMITED: { kind: 'unavailable', title: 'Platform rate limit reached', transient: true },
+  PLATFORM_UNREACHABLE: { kind: 'upstream', title: 'Platform did not answer', transient: true },
+  DATA_DIR_LOCKED: { kind: 'conflict', title: 'Another Datong server is using this data folder' },
+  DB_UNAVAILABLE: { kind: 'unavailable', title: 'Database is not reachable', transient: true },
+  CONFIG_INVALID: { kind: 'invalid', title: 'Server configuration is invalid' },
+  INTERNAL: { kind: 'internal', title: 'Internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Codes that existed once and must never be reused. */
+export const RETIRED_CODES: readonly string[] = [];

@@ -1,0 +1,119 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { DatongError } from '@datong/core';
+import { Problem } from '@datong/contracts';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Authenticator, type AuthPolicy } from './http/auth.js';
+import { registerIdempotency } from './http/idempotency.js';
+import { errorHandler, problemFor, sendProblem } from './http/problem.js';
+import { newId } from './ids.js';
+import type { Metrics } from './observability/metrics.js';
+import { adminRoutes } from './routes/v1/admin.routes.js';
+import { customersRoutes } from './routes/v1/customers.routes.js';
+import { ingestRoutes } from './routes/v1/ingest.routes.js';
+import { connectorsRoutes } from './routes/v1/connectors.routes.js';
+import { systemRoutes } from './routes/system.routes.js';
+import { tagsRoutes } from './routes/v1/tags.routes.js';
+import { webhooksRoutes } from './routes/v1/webhooks.routes.js';
+import type { ServerDeps } from './usecases/context.js';
+
+export interface AppOptions extends ServerDeps {
+  readonly metrics: Metrics;
+  /** Readiness beyond the database (e.g. workers started). */
+  readonly isReady?: () => boolean;
+  /** Outbound HTTP for platform APIs (tests point connectors at local fakes through config instead). */
+  readonly version?: string;
+}
+
+export type App = FastifyInstance;
+
+const POLICIES = new Set(['apiKey:read', 'apiKey:write', 'apiKey:admin', 'writeKey', 'customerToken', 'public']);
+
+/** Builds the HTTP app without listening (tests use `inject`). */
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    genReqId: () => newId('req'),
+    trustProxy: opts.config.http.trustProxy,
+    bodyLimit: 1024 * 1024,
+    disableRequestLogging: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: true } },
+  });
+
+  app.decorateRequest('auth', null);
+  const authenticator = new Authenticator(opts.db, opts.keyring);
+  app.decorate('authenticator', authenticator);
+
+  // Every route declares who may call it (STYLE.md §B); a route without a policy is a bug.
+  app.addHook('onRoute', (route) => {
+    const policy = (route.config as { auth?: string } | undefined)?.auth;
+    if (route.url.startsWith('/docs')) {
+      route.config = { ...(route.config ?? {}), auth: 'public' };
+      return;
+    }
+    if (!policy || !POLICIES.has(policy)) throw new Error(`route ${String(route.method)} ${route.url} declares no auth policy`);
+  });
+  app.addHook('onRequest', async (req) => {
+    const policy = req.routeOptions.config.auth as AuthPolicy | undefined;
+    if (policy && policy !== 'writeKey') req.auth = await authenticator.authenticate(req, policy);
+  });
+  // Write keys may arrive in the body (Segment's HTTP API allows `writeKey` there), so check them after parsing.
+  app.addHook('preValidation', async (req) => {
+    if (req.routeOptions.config.auth !== 'writeKey') return;
+    if (!req.headers.authorization) {
+      const wk = (req.body as { writeKey?: unknown } | undefined)?.writeKey;
+      if (typeof wk === 'string' && wk !== '') req.headers.authorization = `Basic ${Buffer.from(`${wk}:`).toString('base64')}`;
+    }
+    req.auth = await authenticator.authenticate(req, 'writeKey');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    opts.metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    if (reply.statusCode >= 400) req.log.info({ event: 'http.rejected', status: reply.statusCode, route: req.routeOptions.url }, 'request rejected');
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problemFor('ROUTE_NOT_FOUND', req, `${req.method} ${req.url.split('?')[0]} is not a Datong route`)));
+  app.addSchema(Problem);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Datong API',
+        version: opts.version ?? '0.1.0',
+        description:
+          'Customer data hub and SCRM/CRM. Errors are RFC 9457 application/problem+json with a stable `code` (see /docs/errors). ' +
+          'POSTs that create honour Idempotency-Key. Lists use cursor pagination.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'API key with read, write or admin scope' },
+          writeKey: { type: 'http', scheme: 'basic', description: 'Source write key as the user name (Segment compatible)' },
+          customerToken: { type: 'http', scheme: 'bearer', description: 'Customer token from the mini-program login' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
+  registerIdempotency(app, opts.db, opts.keyring);
+
+  systemRoutes(app, opts);
+  ingestRoutes(app, opts);
+  customersRoutes(app, opts);
+  tagsRoutes(app, opts);
+  webhooksRoutes(app, opts);
+  adminRoutes(app, opts, authenticator);
+  connectorsRoutes(app, opts);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticator: Authenticator;
+  }
+}
+
+export { DatongError };

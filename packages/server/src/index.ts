@@ -1,0 +1,10 @@
+export { buildApp, type App, type AppOptions } from './app.js';
+export { loadConfig, describeConfig, type LoadedConfig } from './config/load.js';
+export { SETTINGS, type Config } from './config/schema.js';
+export { openPglite, openPostgres, type Db, type Queryable } from './db/client.js';
+export { migrate } from './db/migrate.js';
+export { createLogger } from './observability/logger.js';
+export { startDatong, openDatabase, bootstrap, DEFAULT_TENANT_ID, type Datong, type StartOptions } from './runtime.js';
+export { processInboxBatch } from './jobs/process-inbox.js';
+export { createApiKey, createSource } from './routes/v1/admin.routes.js';
+export { storeInbox } from './usecases/ingest.js';

@@ -1,0 +1,487 @@
+import {
+  buildIdentityRules,
+  compileRules,
+  IdentityGraph,
+  isDatongError,
+  ORDER_COMPLETED,
+  ORDER_REFUNDED,
+  parseSegmentMessage,
+  PII_TYPES,
+  profileTraits,
+  toMinorUnits,
+  isCurrencyCode,
+  type CompiledRules,
+  type Identifier,
+  type IdentityRulesInput,
+  type IdentityRef,
+  type ParsedMessage,
+} from '@datong/core';
+import type { Queryable } from '../db/client.js';
+import { newId } from '../ids.js';
+import type { Keyring } from '../security/keys.js';
+import type { ServerDeps } from '../usecases/context.js';
+import { subscribedTypes, writeOutbox, type DomainEvent } from '../usecases/outbox.js';
+import { applyRules, loadEnabledRules, rulesTriggeredBy } from '../usecases/tag-rules.js';
+
+export const INBOX_PENDING = 0;
+export const INBOX_PROCESSED = 1;
+export const INBOX_QUARANTINED = 2;
+/** A message whose processing failed this many times goes to quarantine instead of blocking the queue. */
+export const MAX_INBOX_ATTEMPTS = 3;
+
+export interface InboxRow {
+  id: number;
+  tenant_id: string;
+  source_id: string;
+  message_id: string;
+  received_at: Date | string;
+  payload_enc: string;
+  attempts: number;
+}
+
+export interface BatchResult {
+  claimed: number;
+  processed: number;
+  quarantined: number;
+}
+
+/** Blind-index input for an identifier; type and collection are part of it so equal values of different types differ. */
+export function identifierIndexInput(id: Identifier): string {
+  return `${id.type}\u0000${id.collection}\u0000${id.value}`;
+}
+
+export async function loadTenantRules(q: Queryable, tenantId: string): Promise<CompiledRules> {
+  const r = await q.query<{ rules: IdentityRulesInput | null }>("SELECT settings->'identityRules' AS rules FROM tenants WHERE id = $1", [tenantId]);
+  return compileRules(buildIdentityRules(r.rows[0]?.rules ?? {}));
+}
+
+/**
+ * Claims up to `limit` pending inbox messages (FOR UPDATE SKIP LOCKED, so any number of
+ * workers share the queue and no message is processed twice) and processes them in one
+ * transaction per claim: identity resolution, customers, identities, merges, timeline,
+ * quarantine, rule tags and outbox all commit together or not at all.
+ */
+export async function processInboxBatch(deps: ServerDeps, limit: number): Promise<BatchResult> {
+  const result: BatchResult = { claimed: 0, processed: 0, quarantined: 0 };
+  let claimedIds: number[] = [];
+  try {
+    await deps.db.tx(async (q) => {
+      const claimed = await q.query<InboxRow>(
+        `SELECT id, tenant_id, source_id, message_id, received_at, payload_enc, attempts FROM inbox
+         WHERE status = 0 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [limit],
+      );
+      result.claimed = claimed.rows.length;
+      claimedIds = claimed.rows.map((r) => Number(r.id));
+      if (claimed.rows.length === 0) return;
+      const byTenant = new Map<string, InboxRow[]>();
+      for (const row of claimed.rows) {
+        const list = byTenant.get(row.tenant_id) ?? [];
+        list.push(row);
+        byTenant.set(row.tenant_id, list);
+      }
+      for (const tenantId of [...byTenant.keys()].sort()) {
+        const r = await processTenantMessages(deps, q, tenantId, byTenant.get(tenantId) ?? []);
+        result.processed += r.processed;
+        result.quarantined += r.quarantined;
+      }
+    });
+  } catch (err) {
+    if (claimedIds.length === 0) throw err;
+    deps.logger.warn({ err, event: 'inbox.batch_failed', size: claimedIds.length }, 'inbox batch failed; will retry');
+    await recordFailure(deps, claimedIds, err);
+    return { claimed: claimedIds.length, processed: 0, quarantined: 0 };
+  }
+  return result;
+}
+
+/** After a failed batch: count the attempt; a message that keeps failing alone goes to quarantine. */
+async function recordFailure(deps: ServerDeps, ids: number[], err: unknown): Promise<void> {
+  const code = isDatongError(err) ? err.code : 'INTERNAL';
+  await deps.db.tx(async (q) => {
+    const r = await q.query<{ id: number; tenant_id: string; source_id: string; message_id: string; payload_enc: string; attempts: number }>(
+      `UPDATE inbox SET attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 0
+       RETURNING id, tenant_id, source_id, message_id, payload_enc, attempts`,
+      [ids],
+    );
+    // Only a message that failed on its own is known to be the culprit.
+    if (ids.length !== 1) return;
+    for (const row of r.rows) {
+      if (row.attempts < MAX_INBOX_ATTEMPTS) continue;
+      const now = deps.clock();
+      await q.query(
+        `INSERT INTO quarantine (tenant_id, id, kind, source_id, message_id, field, reason, payload_enc, created_at)
+         VALUES ($1, $2, 'message', $3, $4, NULL, $5, $6, $7)`,
+        [row.tenant_id, newId('qua', now.getTime()), row.source_id, row.message_id, `processing failed ${row.attempts} times (${code})`, row.payload_enc, now.toISOString()],
+      );
+      await q.query('UPDATE inbox SET status = 2, processed_at = $2 WHERE id = $1', [row.id, now.toISOString()]);
+    }
+  });
+}
+
+interface Pending {
+  row: InboxRow;
+  msg: ParsedMessage;
+  refs: IdentityRef[];
+  plain: Map<string, Identifier>;
+}
+
+interface QuarantineRow {
+  id: string;
+  kind: 'message' | 'value';
+  source_id: string;
+  message_id: string;
+  field: string | null;
+  reason: string;
+  payload_enc: string;
+}
+
+export async function processTenantMessages(
+  deps: ServerDeps,
+  q: Queryable,
+  tenantId: string,
+  rows: readonly InboxRow[],
+): Promise<{ processed: number; quarantined: number }> {
+  const { keyring } = deps;
+  const now = deps.clock();
+  const nowIso = now.toISOString();
+  // Identity resolution reads then writes the tenant's identity graph: one writer per tenant at a time.
+  await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`datong:identity:${tenantId}`]);
+
+  const rules = await loadTenantRules(q, tenantId);
+  const sources = new Map(
+    (await q.query<{ id: string; type: string }>('SELECT id, type FROM sources WHERE tenant_id = $1', [tenantId])).rows.map((s) => [s.id, s.type]),
+  );
+  const wanted = await subscribedTypes(q, tenantId);
+
+  const quarantine: QuarantineRow[] = [];
+  const conflicts: { customer_id: string | null; identifier_type: string; identifier_index: string | null; reason: string; source_id: string; message_id: string }[] = [];
+  const pending: Pending[] = [];
+  const quarantinedInbox: number[] = [];
+  const processedInbox: number[] = [];
+
+  for (const row of rows) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(keyring.decrypt(row.payload_enc));
+    } catch {
+      raw = undefined;
+    }
+    const parsed = parseSegmentMessage(raw, new Date(row.received_at), row.message_id);
+    if (!parsed.ok) {
+      quarantine.push({ id: newId('qua', now.getTime()), kind: 'message', source_id: row.source_id, message_id: row.message_id, field: null, reason: parsed.reason, payload_enc: row.payload_enc });
+      quarantinedInbox.push(Number(row.id));
+      continue;
+    }
+    const msg = parsed.message;
+    for (const rej of msg.rejected) {
+      quarantine.push({
+        id: newId('qua', now.getTime()),
+        kind: 'value',
+        source_id: row.source_id,
+        message_id: row.message_id,
+        field: rej.field,
+        reason: rej.reason,
+        payload_enc: keyring.encrypt(JSON.stringify({ field: rej.field, value: rej.value, message: raw })),
+      });
+    }
+    const refs: IdentityRef[] = [];
+    const plain = new Map<string, Identifier>();
+    for (const id of msg.identifiers) {
+      const key = keyring.blindIndex(tenantId, identifierIndexInput(id));
+      if (rules.isBlocked(id)) {
+        conflicts.push({ customer_id: null, identifier_type: id.type, identifier_index: key, reason: 'blocked_value', source_id: row.source_id, message_id: row.message_id });
+        continue;
+      }
+      refs.push({ type: id.type, key });
+      plain.set(key, id);
+    }
+    if (refs.length === 0) {
+      quarantine.push({
+        id: newId('qua', now.getTime()),
+        kind: 'message',
+        source_id: row.source_id,
+        message_id: row.message_id,
+        field: null,
+        reason: 'no usable identifier: every identifier is invalid or blocked',
+        payload_enc: row.payload_enc,
+      });
+      quarantinedInbox.push(Number(row.id));
+      continue;
+    }
+    pending.push({ row, msg, refs, plain });
+  }
+
+  // Load the part of the identity graph this batch touches.
+  const graph = new IdentityGraph(rules);
+  const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
+  if (allKeys.length > 0) {
+    const owners = await q.query<{ customer_id: string }>(
+      'SELECT DISTINCT customer_id FROM customer_identities WHERE tenant_id = $1 AND value_index = ANY($2::text[])',
+      [tenantId, allKeys],
+    );
+    if (owners.rows.length > 0) {
+      const members = await q.query<{ id: string; root_id: string; merged_into: string | null }>(
+        `SELECT id, root_id, merged_into FROM customers WHERE tenant_id = $1 AND root_id IN (
+           SELECT root_id FROM customers WHERE tenant_id = $1 AND id = ANY($2::text[]))`,
+        [tenantId, owners.rows.map((r) => r.customer_id)],
+      );
+      for (const m of members.rows) graph.addMember(m.id, m.root_id, m.merged_into);
+      const limitedTypes = Object.keys(rules.rules.limits);
+      const ids = await q.query<{ value_index: string; type: IdentityRef['type']; customer_id: string }>(
+        `SELECT value_index, type, customer_id FROM customer_identities
+         WHERE tenant_id = $1 AND (value_index = ANY($2::text[]) OR (customer_id = ANY($3::text[]) AND type = ANY($4::text[])))`,
+        [tenantId, allKeys, members.rows.map((m) => m.id), limitedTypes],
+      );
+      for (const i of ids.rows) graph.addIdentity({ type: i.type, key: i.value_index }, i.customer_id);
+    }
+  }
+
+  const newCustomers: { id: string; at: string }[] = [];
+  const newIdentities: Record<string, unknown>[] = [];
+  const merges: { id: string; from: string; into: string; type: string; index: string; source_id: string; message_id: string }[] = [];
+  const events: Record<string, unknown>[] = [];
+  const traitOps: { member: string; traits: Record<string, unknown> }[] = [];
+  const seen = new Map<string, { fs: number; ls: number }>();
+  const outbox: DomainEvent[] = [];
+  const createdRoots = new Set<string>();
+  const updatedRoots = new Set<string>();
+  const eventNames = new Set<string>();
+  const touchedRoots = new Set<string>();
+  const touchSeen = (id: string, t: number): void => {
+    const s = seen.get(id);
+    if (!s) seen.set(id, { fs: t, ls: t });
+    else {
+      s.fs = Math.min(s.fs, t);
+      s.ls = Math.max(s.ls, t);
+    }
+  };
+
+  for (const p of pending) {
+    const { msg, row } = p;
+    const res = graph.resolve(p.refs, () => newId('cus', now.getTime()));
+    const occurred = msg.occurredAt.getTime();
+    if (res.created) {
+      newCustomers.push({ id: res.customerId, at: msg.occurredAt.toISOString() });
+      createdRoots.add(res.customerId);
+    }
+    for (const ref of res.linked) {
+      const id = p.plain.get(ref.key);
+      if (!id) continue;
+      const pii = PII_TYPES.has(id.type);
+      newIdentities.push({
+        value_index: ref.key,
+        customer_id: res.customerId,
+        type: id.type,
+        collection: id.collection,
+        value: pii ? null : id.value,
+        value_enc: pii ? keyring.encrypt(id.value) : null,
+        source_id: row.source_id,
+        message_id: row.message_id,
+      });
+    }
+    if (res.linked.length > 0 && !res.created) updatedRoots.add(res.rootId);
+    for (const m of res.merges) {
+      const mergeId = newId('mrg', now.getTime());
+      merges.push({ id: mergeId, from: m.from, into: m.into, type: m.via.type, index: m.via.key, source_id: row.source_id, message_id: row.message_id });
+      if (wanted.has('customer.merged')) {
+        outbox.push({
+          type: 'customer.merged',
+          payload: { customerId: m.into, mergedCustomerId: m.from, mergeId, identifierType: m.via.type, sourceId: row.source_id, messageId: row.message_id },
+        });
+      }
+    }
+    for (const c of res.conflicts) {
+      conflicts.push({ customer_id: c.customerId, identifier_type: c.type, identifier_index: c.identifier.key, reason: c.reason, source_id: row.source_id, message_id: row.message_id });
+    }
+    const traits = profileTraits(msg);
+    if (Object.keys(traits).length > 0) {
+      traitOps.push({ member: res.customerId, traits });
+      if (!res.created) updatedRoots.add(res.rootId);
+    }
+    touchSeen(res.customerId, occurred);
+    touchedRoots.add(res.rootId);
+
+    const eventId = newId('evt', now.getTime());
+    let amount: string | null = null;
+    let currency: string | null = null;
+    if (msg.type === 'track' && (msg.event === ORDER_COMPLETED || msg.event === ORDER_REFUNDED)) {
+      const raw = msg.properties['total'] ?? msg.properties['revenue'] ?? msg.properties['value'];
+      const cur = msg.properties['currency'] ?? 'CNY';
+      if (raw !== undefined && isCurrencyCode(cur)) {
+        const minor = toMinorUnits(raw, cur);
+        if (minor !== undefined) {
+          amount = minor.toString();
+          currency = cur;
+        }
+      }
+      if (amount === null && raw !== undefined) {
+        quarantine.push({
+          id: newId('qua', now.getTime()),
+          kind: 'value',
+          source_id: row.source_id,
+          message_id: row.message_id,
+          field: 'properties.total',
+          reason: 'order amount is not an exact decimal in a valid ISO 4217 currency',
+          payload_enc: keyring.encrypt(JSON.stringify({ field: 'properties.total', value: raw, currency: cur })),
+        });
+      }
+    }
+    const { traits: _dropped, ...context } = msg.context;
+    const campaign = context['campaign'];
+    const campaignSource =
+      typeof campaign === 'object' && campaign !== null && typeof (campaign as Record<string, unknown>)['source'] === 'string'
+        ? ((campaign as Record<string, unknown>)['source'] as string)
+        : null;
+    const channel = campaignSource ?? sources.get(row.source_id) ?? null;
+    const properties = msg.type === 'identify' || msg.type === 'group' ? { ...traits, ...(msg.groupId ? { groupId: msg.groupId } : {}) } : msg.properties;
+    events.push({
+      id: eventId,
+      customer_id: res.customerId,
+      source_id: row.source_id,
+      message_id: row.message_id,
+      type: msg.type,
+      event: msg.event,
+      occurred_at: msg.occurredAt.toISOString(),
+      received_at: new Date(row.received_at).toISOString(),
+      channel,
+      properties,
+      context,
+      amount_minor: amount,
+      currency,
+    });
+    if (msg.event) eventNames.add(msg.event);
+    if (wanted.has('event.received')) {
+      outbox.push({
+        type: 'event.received',
+        payload: {
+          customerId: res.rootId,
+          event: { id: eventId, type: msg.type, event: msg.event, occurredAt: msg.occurredAt.toISOString(), sourceId: row.source_id, messageId: row.message_id, properties },
+        },
+      });
+    }
+    processedInbox.push(Number(row.id));
+  }
+
+  // Persist, in dependency order: new customers, merges (which move roots), identities, traits, events.
+  if (newCustomers.length > 0) {
+    await q.query(
+      `INSERT INTO customers (tenant_id, id, root_id, first_seen_at, last_seen_at, created_at, updated_at)
+       SELECT $1, x.id, x.id, x.at, x.at, $2, $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, at timestamptz)`,
+      [tenantId, nowIso, JSON.stringify(newCustomers)],
+    );
+  }
+  for (const m of merges) {
+    await q.query('UPDATE customers SET root_id = $3, updated_at = $4 WHERE tenant_id = $1 AND root_id = $2', [tenantId, m.from, m.into, nowIso]);
+    await q.query(
+      `UPDATE customers SET merged_into = $3, merged_at = $4 WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, m.from, m.into, nowIso],
+    );
+    await q.query(
+      `UPDATE customers i SET traits = f.traits || i.traits, first_seen_at = LEAST(i.first_seen_at, f.first_seen_at),
+              last_seen_at = GREATEST(i.last_seen_at, f.last_seen_at), updated_at = $4
+       FROM customers f WHERE i.tenant_id = $1 AND i.id = $3 AND f.tenant_id = $1 AND f.id = $2`,
+      [tenantId, m.from, m.into, nowIso],
+    );
+    await q.query(
+      `INSERT INTO customer_merges (tenant_id, id, from_customer_id, into_customer_id, identifier_type, identifier_index, rule, source_id, message_id, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'shared_identifier', $7, $8, $9)`,
+      [tenantId, m.id, m.from, m.into, m.type, m.index, m.source_id, m.message_id, nowIso],
+    );
+  }
+  if (newIdentities.length > 0) {
+    await q.query(
+      `INSERT INTO customer_identities (tenant_id, value_index, customer_id, type, collection, value, value_enc, source_id, message_id, created_at)
+       SELECT $1, x.value_index, x.customer_id, x.type, x.collection, x.value, x.value_enc, x.source_id, x.message_id, $2
+       FROM jsonb_to_recordset($3::jsonb) AS x(value_index text, customer_id text, type text, collection text, value text, value_enc text, source_id text, message_id text)
+       ON CONFLICT (tenant_id, value_index) DO NOTHING`,
+      [tenantId, nowIso, JSON.stringify(newIdentities)],
+    );
+  }
+  // Own traits per member, merged traits per (final) root, first/last seen on both.
+  const updates = new Map<string, { id: string; own: Record<string, unknown>; tr: Record<string, unknown>; fs: string | null; ls: string | null }>();
+  const upd = (id: string) => {
+    let u = updates.get(id);
+    if (!u) updates.set(id, (u = { id, own: {}, tr: {}, fs: null, ls: null }));
+    return u;
+  };
+  for (const op of traitOps) {
+    Object.assign(upd(op.member).own, op.traits);
+    Object.assign(upd(graph.rootOf(op.member)).tr, op.traits);
+  }
+  for (const [member, s] of seen) {
+    for (const id of new Set([member, graph.rootOf(member)])) {
+      const u = upd(id);
+      const fs = new Date(s.fs).toISOString();
+      const ls = new Date(s.ls).toISOString();
+      u.fs = u.fs === null || fs < u.fs ? fs : u.fs;
+      u.ls = u.ls === null || ls > u.ls ? ls : u.ls;
+    }
+  }
+  if (updates.size > 0) {
+    await q.query(
+      `UPDATE customers c SET own_traits = c.own_traits || u.own, traits = c.traits || u.tr,
+              first_seen_at = LEAST(c.first_seen_at, coalesce(u.fs, c.first_seen_at)),
+              last_seen_at = GREATEST(c.last_seen_at, coalesce(u.ls, c.last_seen_at)),
+              updated_at = CASE WHEN u.own <> '{}'::jsonb OR u.tr <> '{}'::jsonb THEN $2::timestamptz ELSE c.updated_at END
+       FROM jsonb_to_recordset($3::jsonb) AS u(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)
+       WHERE c.tenant_id = $1 AND c.id = u.id`,
+      [tenantId, nowIso, JSON.stringify([...updates.values()])],
+    );
+  }
+  if (events.length > 0) {
+    await q.query(
+      `INSERT INTO events (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency)
+       SELECT $1, x.id, x.customer_id, x.source_id, x.message_id, x.type, x.event, x.occurred_at, x.received_at, x.channel, x.properties, x.context, x.amount_minor, x.currency
+       FROM jsonb_to_recordset($2::jsonb) AS x(id text, customer_id text, source_id text, message_id text, type text, event text,
+            occurred_at timestamptz, received_at timestamptz, channel text, properties jsonb, context jsonb, amount_minor bigint, currency text)`,
+      [tenantId, JSON.stringify(events)],
+    );
+  }
+  if (conflicts.length > 0) {
+    await q.query(
+      `INSERT INTO identity_conflicts (tenant_id, customer_id, identifier_type, identifier_index, reason, source_id, message_id, created_at)
+       SELECT $1, x.customer_id, x.identifier_type, x.identifier_index, x.reason, x.source_id, x.message_id, $2
+       FROM jsonb_to_recordset($3::jsonb) AS x(customer_id text, identifier_type text, identifier_index text, reason text, source_id text, message_id text)`,
+      [tenantId, nowIso, JSON.stringify(conflicts)],
+    );
+  }
+  if (quarantine.length > 0) await insertQuarantine(q, tenantId, quarantine, nowIso);
+  if (processedInbox.length > 0) {
+    await q.query('UPDATE inbox SET status = 1, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [processedInbox, nowIso]);
+  }
+  if (quarantinedInbox.length > 0) {
+    await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, nowIso]);
+  }
+
+  // Lifecycle domain events, against the final roots of this batch.
+  for (const id of createdRoots) {
+    if (graph.rootOf(id) === id && wanted.has('customer.created')) outbox.push({ type: 'customer.created', payload: { customerId: id } });
+  }
+  if (wanted.has('customer.updated')) {
+    const roots = new Set([...updatedRoots].map((r) => graph.rootOf(r)));
+    for (const r of roots) if (!createdRoots.has(r)) outbox.push({ type: 'customer.updated', payload: { customerId: r } });
+  }
+
+  // Rule tags, incrementally, for the customers whose events could change them.
+  const rulesNow = await loadEnabledRules(q, tenantId);
+  const triggered = rulesTriggeredBy(rulesNow, eventNames, pending.length > 0);
+  if (triggered.length > 0) {
+    const roots = [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))];
+    const outcome = await applyRules(q, tenantId, triggered, roots, now);
+    for (const e of outcome.events) if (wanted.has(e.type)) outbox.push(e);
+  }
+  await writeOutbox(q, tenantId, outbox, now);
+  return { processed: processedInbox.length, quarantined: quarantinedInbox.length };
+}
+
+export async function insertQuarantine(q: Queryable, tenantId: string, rows: readonly QuarantineRow[], nowIso: string): Promise<void> {
+  await q.query(
+    `INSERT INTO quarantine (tenant_id, id, kind, source_id, message_id, field, reason, payload_enc, created_at)
+     SELECT $1, x.id, x.kind, x.source_id, x.message_id, x.field, x.reason, x.payload_enc, $2
+     FROM jsonb_to_recordset($3::jsonb) AS x(id text, kind text, source_id text, message_id text, field text, reason text, payload_enc text)`,
+    [tenantId, nowIso, JSON.stringify(rows)],
+  );
+}
+
+export type { Keyring };

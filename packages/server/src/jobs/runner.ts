@@ -1,0 +1,107 @@
+import type { Metrics } from '../observability/metrics.js';
+import type { ServerDeps } from '../usecases/context.js';
+import { recomputeTimeDependentRules } from '../usecases/recompute.js';
+import { processInboxBatch } from './process-inbox.js';
+import { deliverDueWebhooks, dispatchOutbox, type DeliveryOptions } from './webhooks.js';
+
+export interface RunnerOptions {
+  readonly batchSize: number;
+  readonly pollMs: number;
+  readonly delivery: DeliveryOptions;
+  readonly metrics?: Metrics;
+  readonly webhookConcurrency: number;
+  readonly tagRecomputeMs: number;
+  readonly inboxRetentionDays: number;
+}
+
+/**
+ * The background workers of one process: the inbox, the outbox dispatcher and webhook
+ * delivery each run as their own loop, so a slow webhook receiver never holds up ingestion.
+ * Loops sleep `pollMs` when idle and wake at once on `kick()` (same-process work).
+ */
+export class Runner {
+  readonly #deps: ServerDeps;
+  readonly #opts: RunnerOptions;
+  #running = false;
+  #wakers = new Set<() => void>();
+  #loops: Promise<void>[] = [];
+  #timers: NodeJS.Timeout[] = [];
+
+  constructor(deps: ServerDeps, opts: RunnerOptions) {
+    this.#deps = deps;
+    this.#opts = opts;
+  }
+
+  kick = (): void => {
+    for (const w of this.#wakers) w();
+  };
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loops = [
+      this.#loop('inbox', async () => {
+        const r = await processInboxBatch(this.#deps, this.#opts.batchSize);
+        if (r.processed > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'processed' }, r.processed);
+        if (r.quarantined > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'quarantined' }, r.quarantined);
+        return r.claimed >= this.#opts.batchSize;
+      }),
+      this.#loop('outbox', async () => (await dispatchOutbox(this.#deps)) > 0),
+      this.#loop('webhooks', async () => (await deliverDueWebhooks(this.#deps, { ...this.#opts.delivery, ...(this.#opts.metrics ? { metrics: this.#opts.metrics } : {}) }, this.#opts.webhookConcurrency)) > 0),
+    ];
+    const every = (ms: number, name: string, f: () => Promise<unknown>): void => {
+      const t = setInterval(() => {
+        f().catch((err: unknown) => this.#deps.logger.error({ err, event: `maintenance.${name}_failed` }, `${name} failed`));
+      }, ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(this.#opts.tagRecomputeMs, 'tag_recompute', () => recomputeTimeDependentRules(this.#deps));
+    every(3_600_000, 'retention', () => this.retention());
+  }
+
+  /** Deletes processed inbox rows past the dedupe window and stale idempotency keys. */
+  async retention(): Promise<void> {
+    const now = this.#deps.clock().getTime();
+    const inboxCutoff = new Date(now - this.#opts.inboxRetentionDays * 86_400_000).toISOString();
+    await this.#deps.db.query('DELETE FROM inbox WHERE status <> 0 AND processed_at < $1', [inboxCutoff]);
+    await this.#deps.db.query('DELETE FROM idempotency_keys WHERE created_at < $1', [new Date(now - 86_400_000).toISOString()]);
+    await this.#deps.db.query('DELETE FROM outbox WHERE dispatched_at < $1', [new Date(now - 7 * 86_400_000).toISOString()]);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.kick();
+    await Promise.allSettled(this.#loops);
+  }
+
+  async #loop(name: string, step: () => Promise<boolean>): Promise<void> {
+    let failures = 0;
+    while (this.#running) {
+      let more = false;
+      try {
+        more = await step();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        this.#deps.logger.warn({ err, event: `worker.${name}_failed`, attempt: failures }, `${name} worker step failed`);
+      }
+      if (!this.#running) break;
+      if (more) continue;
+      // Back off on repeated failures (database down), up to 5 s.
+      const wait = failures > 0 ? Math.min(5_000, this.#opts.pollMs * 2 ** failures) : this.#opts.pollMs;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        const wakers = this.#wakers;
+        function done(): void {
+          clearTimeout(timer);
+          wakers.delete(done);
+          resolve();
+        }
+        if (failures === 0) wakers.add(done);
+      });
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * The server's secret keys, all derived (HKDF-SHA256) from one 32-byte master key so that one
+ * value is backed up: PII encryption (AES-256-GCM), blind indexes (HMAC-SHA256) and
+ * customer tokens (HMAC-SHA256).
+ */
+export interface Keyring {
+  encrypt(plaintext: string): string;
+  decrypt(ciphertext: string): string;
+  /** Keyed blind index of a value within a tenant; equal inputs give equal outputs. */
+  blindIndex(tenantId: string, input: string): string;
+  tokenKey: Buffer;
+}
+
+const VERSION = 'v1';
+
+function derive(master: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `datong:${info}`, 32));
+}
+
+export function createKeyring(master: Buffer): Keyring {
+  if (master.length !== 32) throw new RangeError('master key must be 32 bytes');
+  const encKey = derive(master, 'pii-encryption');
+  const indexKey = derive(master, 'blind-index');
+  const tokenKey = derive(master, 'customer-token');
+  return {
+    // Format: v1.<iv b64url>.<ciphertext+tag b64url>. A random 96-bit IV per value (NIST SP 800-38D).
+    encrypt(plaintext) {
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', encKey, iv);
+      const body = Buffer.concat([c.update(plaintext, 'utf8'), c.final(), c.getAuthTag()]);
+      return `${VERSION}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+    },
+    decrypt(ciphertext) {
+      const [v, ivB64, bodyB64] = ciphertext.split('.');
+      if (v !== VERSION || !ivB64 || !bodyB64) throw new Error('unknown ciphertext format');
+      const body = Buffer.from(bodyB64, 'base64url');
+      const d = createDecipheriv('aes-256-gcm', encKey, Buffer.from(ivB64, 'base64url'));
+      d.setAuthTag(body.subarray(body.length - 16));
+      return Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]).toString('utf8');
+    },
+    blindIndex(tenantId, input) {
+      return createHmac('sha256', indexKey).update(tenantId).update('\u0000').update(input).digest('base64url').slice(0, 32);
+    },
+    tokenKey,
+  };
+}
+
+export function sha256Hex(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+export function randomToken(bytes = 24): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

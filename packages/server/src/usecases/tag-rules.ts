@@ -1,0 +1,162 @@
+import {
+  evaluateCondition,
+  ORDER_COMPLETED,
+  ORDER_REFUNDED,
+  walkLeaves,
+  type LeafCondition,
+  type LeafValue,
+  type RuleCondition,
+} from '@datong/core';
+import type { Queryable } from '../db/client.js';
+import type { DomainEvent } from './outbox.js';
+
+export interface StoredRule {
+  readonly id: string;
+  readonly tag: string;
+  readonly condition: RuleCondition;
+  readonly triggers: readonly string[];
+  readonly timeDependent: boolean;
+}
+
+export async function loadEnabledRules(q: Queryable, tenantId: string): Promise<StoredRule[]> {
+  const r = await q.query<{ id: string; tag: string; condition: RuleCondition; triggers: string[]; time_dependent: boolean }>(
+    'SELECT id, tag, condition, triggers, time_dependent FROM tag_rules WHERE tenant_id = $1 AND enabled ORDER BY created_at, id',
+    [tenantId],
+  );
+  return r.rows.map((x) => ({ id: x.id, tag: x.tag, condition: x.condition, triggers: x.triggers, timeDependent: x.time_dependent }));
+}
+
+const DAY_MS = 86_400_000;
+
+/** One leaf's value for each of `roots` (aggregated over each root's merged customers). */
+async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, roots: readonly string[], now: Date): Promise<Map<string, LeafValue>> {
+  const out = new Map<string, LeafValue>();
+  const base = `FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
+                WHERE e.tenant_id = $1 AND c.root_id = ANY($2::text[])`;
+  const params: unknown[] = [tenantId, roots];
+  const since = (days: number | undefined): string => {
+    if (days === undefined) return '';
+    params.push(new Date(now.getTime() - days * DAY_MS).toISOString());
+    return ` AND e.occurred_at >= $${params.length}::timestamptz`;
+  };
+  switch (leaf.type) {
+    case 'event_count': {
+      params.push(leaf.event);
+      let sql = `SELECT c.root_id AS root, count(*)::int AS v ${base} AND e.event = $${params.length}`;
+      if (leaf.where && Object.keys(leaf.where).length > 0) {
+        params.push(JSON.stringify(leaf.where));
+        sql += ` AND e.properties @> $${params.length}::jsonb`;
+      }
+      sql += since(leaf.withinDays);
+      const r = await q.query<{ root: string; v: number }>(`${sql} GROUP BY c.root_id`, params);
+      for (const root of roots) out.set(root, 0);
+      for (const row of r.rows) out.set(row.root, row.v);
+      return out;
+    }
+    case 'order_count': {
+      params.push(ORDER_COMPLETED);
+      const sql = `SELECT c.root_id AS root, count(*)::int AS v ${base} AND e.event = $${params.length}${since(leaf.withinDays)} GROUP BY c.root_id`;
+      const r = await q.query<{ root: string; v: number }>(sql, params);
+      for (const root of roots) out.set(root, 0);
+      for (const row of r.rows) out.set(row.root, row.v);
+      return out;
+    }
+    case 'total_spend': {
+      params.push(ORDER_COMPLETED, ORDER_REFUNDED, leaf.currency ?? 'CNY');
+      const n = params.length;
+      const sql = `SELECT c.root_id AS root,
+                     coalesce(sum(CASE WHEN e.event = $${n - 2} THEN e.amount_minor ELSE -e.amount_minor END), 0)::text AS v
+                   ${base} AND e.event IN ($${n - 2}, $${n - 1}) AND e.currency = $${n} AND e.amount_minor IS NOT NULL${since(leaf.withinDays)}
+                   GROUP BY c.root_id`;
+      const r = await q.query<{ root: string; v: string }>(sql, params);
+      for (const root of roots) out.set(root, 0n);
+      for (const row of r.rows) out.set(row.root, BigInt(row.v));
+      return out;
+    }
+    case 'days_since_last_order': {
+      params.push(ORDER_COMPLETED);
+      const sql = `SELECT c.root_id AS root, max(e.occurred_at) AS v ${base} AND e.event = $${params.length} GROUP BY c.root_id`;
+      const r = await q.query<{ root: string; v: Date | string }>(sql, params);
+      for (const root of roots) out.set(root, null);
+      for (const row of r.rows) out.set(row.root, Math.floor((now.getTime() - new Date(row.v).getTime()) / DAY_MS));
+      return out;
+    }
+    case 'first_channel': {
+      const sql = `SELECT DISTINCT ON (c.root_id) c.root_id AS root, e.channel AS v ${base} ORDER BY c.root_id, e.occurred_at, e.id`;
+      const r = await q.query<{ root: string; v: string | null }>(sql, params);
+      for (const root of roots) out.set(root, null);
+      for (const row of r.rows) out.set(row.root, row.v);
+      return out;
+    }
+  }
+}
+
+export interface RuleOutcome {
+  evaluated: number;
+  added: number;
+  removed: number;
+  events: DomainEvent[];
+}
+
+/**
+ * Evaluates rules for the given root customers and reconciles their rule tags: adds the
+ * tag where the condition holds, removes a tag this rule added where it no longer does.
+ * Manual and platform tags with the same name are left alone.
+ */
+export async function applyRules(
+  q: Queryable,
+  tenantId: string,
+  rules: readonly StoredRule[],
+  roots: readonly string[],
+  now: Date,
+): Promise<RuleOutcome> {
+  const outcome: RuleOutcome = { evaluated: 0, added: 0, removed: 0, events: [] };
+  if (rules.length === 0 || roots.length === 0) return outcome;
+  const uniqueRoots = [...new Set(roots)];
+  for (const rule of rules) {
+    const leaves: LeafCondition[] = [];
+    walkLeaves(rule.condition, (l) => leaves.push(l));
+    const values = await Promise.all(leaves.map((l) => leafValues(q, tenantId, l, uniqueRoots, now)));
+    const matching = new Set<string>();
+    for (const root of uniqueRoots) {
+      if (evaluateCondition(rule.condition, values.map((m) => m.get(root) ?? null))) matching.add(root);
+    }
+    outcome.evaluated += uniqueRoots.length;
+    // Current holders of the tag among these roots (on any member), and which of them hold it from this rule.
+    const cur = await q.query<{ root: string; source: string; rule_id: string | null }>(
+      `SELECT c.root_id AS root, t.source, t.rule_id FROM customer_tags t
+       JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
+       WHERE t.tenant_id = $1 AND t.tag = $2 AND c.root_id = ANY($3::text[])`,
+      [tenantId, rule.tag, uniqueRoots],
+    );
+    const holders = new Set(cur.rows.map((r) => r.root));
+    const fromRule = new Set(cur.rows.filter((r) => r.rule_id === rule.id).map((r) => r.root));
+    const toAdd = [...matching].filter((r) => !holders.has(r));
+    const toRemove = [...fromRule].filter((r) => !matching.has(r));
+    if (toAdd.length > 0) {
+      await q.query(
+        `INSERT INTO customer_tags (tenant_id, customer_id, tag, source, rule_id, added_at)
+         SELECT $1, r, $2, 'rule', $3, $4 FROM unnest($5::text[]) AS r ON CONFLICT DO NOTHING`,
+        [tenantId, rule.tag, rule.id, now.toISOString(), toAdd],
+      );
+      await q.query(`INSERT INTO tags (tenant_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [tenantId, rule.tag]);
+      for (const r of toAdd) outcome.events.push({ type: 'tag.added', payload: { customerId: r, tag: rule.tag, source: 'rule', ruleId: rule.id } });
+    }
+    if (toRemove.length > 0) {
+      await q.query(
+        `DELETE FROM customer_tags t USING customers c
+         WHERE t.tenant_id = $1 AND t.tag = $2 AND t.rule_id = $3 AND c.tenant_id = t.tenant_id AND c.id = t.customer_id AND c.root_id = ANY($4::text[])`,
+        [tenantId, rule.tag, rule.id, toRemove],
+      );
+      for (const r of toRemove) outcome.events.push({ type: 'tag.removed', payload: { customerId: r, tag: rule.tag, source: 'rule', ruleId: rule.id } });
+    }
+    outcome.added += toAdd.length;
+    outcome.removed += toRemove.length;
+  }
+  return outcome;
+}
+
+/** Rules whose value can change when events with these names arrive. */
+export function rulesTriggeredBy(rules: readonly StoredRule[], eventNames: ReadonlySet<string>, anyEvent: boolean): StoredRule[] {
+  return rules.filter((r) => r.triggers.some((t) => (t === '*' ? anyEvent : eventNames.has(t))));
+}

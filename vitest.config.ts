@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string): string => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// Tests run against the TypeScript sources of the workspace packages, so no build is needed first.
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@datong/core': src('core'),
+      '@datong/contracts': src('contracts'),
+      '@datong/connectors': src('connectors'),
+      '@datong/server': src('server'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'tools/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // One PGlite instance takes ~0.8 GB and 2-4 s to start (FACTS.md): keep parallelism modest.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    reporters: ['default'],
+  },
+});
