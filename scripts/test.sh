@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The test command (npm test): type-check, lint, then the whole suite twice — on the embedded
+# PGlite and on a throwaway PostgreSQL server — and a one-line total.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+bash scripts/pg.sh ensure
+
+results=$(mktemp -d)
+pgdir=""
+cleanup() {
+  if [ -n "$pgdir" ]; then bash scripts/pg.sh stop "$pgdir"; fi
+  rm -rf "$results"
+}
+trap cleanup EXIT
+
+echo "== build and type-check"
+npm run --silent typecheck
+echo "== lint"
+npm run --silent lint
+
+if [ -n "${DATONG_TEST_POSTGRES_URL:-}" ]; then
+  pg_url=$DATONG_TEST_POSTGRES_URL
+else
+  pgdir=$(mktemp -d /tmp/datong-pg.XXXXXX)
+  port=$(( 20000 + RANDOM % 20000 ))
+  pg_url=$(bash scripts/pg.sh start "$pgdir" "$port")
+fi
+
+status=0
+echo "== suite on PGlite (embedded)"
+npx vitest run --exclude '**/*.pg.test.ts' --exclude '**/node_modules/**' --reporter=default --reporter=json --outputFile="$results/pglite.json" || status=1
+echo "== suite on PostgreSQL ($(psql "$pg_url" -Atc 'show server_version' 2>/dev/null || echo server))"
+DATONG_TEST_DATABASE_URL=$pg_url DATONG_TEST_POSTGRES_URL=$pg_url \
+  npx vitest run --reporter=default --reporter=json --outputFile="$results/postgres.json" || status=1
+
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0;
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) { failed++; continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests + (r.numFailedTestSuites || 0);
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+' "$results/pglite.json" "$results/postgres.json"
+exit $status
