@@ -35,7 +35,7 @@ echo "== suite on PGlite (embedded)"
 npx vitest run --exclude '**/*.pg.test.ts' --exclude '**/node_modules/**' --reporter=default --reporter=json --outputFile="$results/pglite.json" || status=1
 echo "== suite on PostgreSQL ($(psql "$pg_url" -Atc 'show server_version' 2>/dev/null || echo server))"
 DATONG_TEST_DATABASE_URL=$pg_url DATONG_TEST_POSTGRES_URL=$pg_url \
-  npx vitest run --reporter=default --reporter=json --outputFile="$results/postgres.json" || status=1
+  npx vitest run --exclude '**/*.pglite.test.ts' --exclude '**/node_modules/**' --reporter=default --reporter=json --outputFile="$results/postgres.json" || status=1
 
 node -e '
   const fs = require("fs");

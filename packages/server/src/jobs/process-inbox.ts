@@ -448,7 +448,7 @@ export async function processTenantMessages(
   }
   if (quarantine.length > 0) await insertQuarantine(q, tenantId, quarantine, nowIso);
   if (processedInbox.length > 0) {
-    await q.query('UPDATE inbox SET status = 1, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [processedInbox, nowIso]);
+    await q.query('UPDATE inbox SET status = 1, processed_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [processedInbox]);
   }
   if (quarantinedInbox.length > 0) {
     await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, nowIso]);

@@ -52,7 +52,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
         // A lock file cut short by a crash while it was written: treat as stale.
       }
       const sameHost = holder.host === undefined || holder.host === hostname();
-      if (typeof holder.pid === 'number' && sameHost && isAlive(holder.pid) && holder.pid !== process.pid) {
+      if (typeof holder.pid === 'number' && sameHost && isAlive(holder.pid)) {
         throw new DatongError(
           'DATA_DIR_LOCKED',
           `Another Datong server (pid ${holder.pid}) is already using the data folder ${path.resolve(dataDir)}. ` +
