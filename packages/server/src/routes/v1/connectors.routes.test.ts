@@ -209,8 +209,10 @@ describe('POST /v1/miniprogram/{id}/decrypt', () => {
     expect(customer.traits).toMatchObject({ name: 'Wang Fang' });
     expect(customer.identities.map((i) => `${i.type}:${i.value}`).sort()).toEqual(['phone:+8613812345678', 'user_id:crm-1', 'wechat_openid:o-merge', 'wechat_unionid:u-merge']);
     expect(customer.merges).toHaveLength(1);
-    expect(customer.merges[0]).toMatchObject({ identifierType: 'phone', unmergedAt: null });
-    expect([customer.merges[0]?.fromCustomerId, customer.merges[0]?.intoCustomerId].sort()).toEqual([crmCustomer, session.customerId].sort());
+    // The phone ranks above the openid, so the CRM customer stays the root; the merge records
+    // the message's identifier that reached the customer merged away (the openid).
+    expect(customer.merges[0]).toMatchObject({ fromCustomerId: session.customerId, intoCustomerId: crmCustomer, identifierType: 'wechat_openid', unmergedAt: null });
+    expect(byPhone.json().id).toBe(crmCustomer);
 
     // The mall's token keeps working for the merged customer.
     const me = await call({ method: 'GET', url: `/v1/miniprogram/${connectorA}/me`, headers: bearer(session.token) });

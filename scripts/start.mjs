@@ -1,0 +1,34 @@
+// `npm start`: builds when the compiled output is missing or older than the sources, then
+// runs `datong serve`. Extra arguments are passed on (npm start -- --help).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const entry = path.join(root, 'packages/cli/dist/main.js');
+
+function newest(dir) {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newest(p));
+    else t = Math.max(t, statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+const sources = ['core', 'contracts', 'connectors', 'server', 'cli'].map((p) => path.join(root, 'packages', p, 'src'));
+const stale = !existsSync(entry) || Math.max(...sources.map(newest)) > statSync(entry).mtimeMs;
+if (!existsSync(path.join(root, 'node_modules'))) {
+  console.error('Dependencies are missing: run `npm install` first.');
+  process.exit(1);
+}
+if (stale) {
+  console.error('Building Datong…');
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+const args = process.argv.slice(2);
+const r = spawnSync(process.execPath, [entry, ...(args.length > 0 ? args : ['serve'])], { cwd: root, stdio: 'inherit' });
+process.exit(r.status ?? 1);
