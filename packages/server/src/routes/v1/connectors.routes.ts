@@ -319,17 +319,18 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       const auth = customerOf(req, connectorId);
       await miniprogram(auth.tenantId, connectorId);
       const rootId = await rootOf(db, auth.tenantId, auth.customerId ?? '');
+      // One instant, on the server clock, for tag expiry and benefit windows alike.
+      const now = deps.clock().toISOString();
       const tags = await db.query<{ tag: string; visible: boolean }>(
         `SELECT DISTINCT t.tag, coalesce(d.visible, false) AS visible FROM customer_tags t
          JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
          LEFT JOIN tags d ON d.tenant_id = t.tenant_id AND d.name = t.tag
-         WHERE t.tenant_id = $1 AND c.root_id = $2 AND (t.expires_at IS NULL OR t.expires_at > now())`,
-        [auth.tenantId, rootId],
+         WHERE t.tenant_id = $1 AND c.root_id = $2 AND (t.expires_at IS NULL OR t.expires_at > $3)`,
+        [auth.tenantId, rootId, now],
       );
       const all = tags.rows.map((t) => t.tag);
       const profile = await db.query<{ traits: Record<string, unknown> }>('SELECT traits FROM customers WHERE tenant_id = $1 AND id = $2', [auth.tenantId, rootId]);
       const tier = profile.rows[0]?.traits['tier'];
-      const now = deps.clock().toISOString();
       const benefits = await db.query<{ id: string; name: string; description: string | null }>(
         `SELECT id, name, description FROM benefits
          WHERE tenant_id = $1 AND active AND (starts_at IS NULL OR starts_at <= $3) AND (ends_at IS NULL OR ends_at > $3)

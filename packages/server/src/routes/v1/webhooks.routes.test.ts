@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createHarness, makeSource, send, type Harness } from '../../test-support/harness.js';
+import { generateWebhookSecret } from '../../webhooks/index.js';
 
 // Every receiver binds to 127.0.0.1 with an OS-assigned port; no test sends traffic anywhere else.
 
@@ -19,6 +20,8 @@ interface Receiver {
   /** Status codes to answer, in order; when empty, `fallback`. */
   readonly answers: number[];
   fallback: number;
+  /** TCP connections accepted, whether or not a request followed. */
+  connections: number;
   /** The signing secret the receiver verifies with, set once the subscription exists. */
   secret: string;
 }
@@ -26,7 +29,7 @@ interface Receiver {
 const servers: Server[] = [];
 
 async function startReceiver(fallback = 200): Promise<Receiver> {
-  const state: Receiver = { url: '', requests: [], answers: [], fallback, secret: '' };
+  const state: Receiver = { url: '', requests: [], answers: [], fallback, connections: 0, secret: '' };
   const server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -44,17 +47,20 @@ async function startReceiver(fallback = 200): Promise<Receiver> {
       res.writeHead(state.answers.shift() ?? state.fallback, { 'content-type': 'text/plain' }).end('ok');
     });
   });
+  server.on('connection', () => {
+    state.connections += 1;
+  });
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(state, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` });
 }
 
-async function closeServers(): Promise<void> {
+afterEach(async () => {
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-}
+});
 
 function expectProblem(r: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number, code: string): void {
   expect(r.statusCode).toBe(status);
@@ -89,7 +95,6 @@ describe('webhooks', () => {
     h = await createHarness();
     h.setNow(new Date(now));
   });
-  afterEach(closeServers);
   afterAll(async () => {
     await h.close();
   });
@@ -401,6 +406,8 @@ describe('webhooks without private networks (SSRF guard)', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await createHarness({ env: { DATONG_ALLOW_PRIVATE_NETWORK: '0' } });
+    // A fixed clock: a failed attempt's retry is never due while the test drains.
+    h.setNow(new Date());
   });
   afterAll(async () => {
     await h.close();
@@ -426,5 +433,28 @@ describe('webhooks without private networks (SSRF guard)', () => {
     expectProblem(r, 403, 'WEBHOOK_URL_FORBIDDEN');
     const one = await h.inject({ method: 'GET', url: '/v1/webhooks/whk_seed', headers: bearer(h.adminKey) });
     expect(one.json().url).toBe('https://hooks.example.com/in');
+  });
+
+  it('refuses at delivery time a stored loopback URL, without opening a connection', async () => {
+    // The URL was checked when saved; the guard must hold at connect time too (a setting
+    // changed since, or a name that now resolves to loopback).
+    const receiver = await startReceiver();
+    const secret = generateWebhookSecret();
+    receiver.secret = secret;
+    await h.db.query(
+      `INSERT INTO webhook_subscriptions (tenant_id, id, url, event_types, secret_enc, created_at, updated_at)
+       VALUES ('ten_default', 'whk_loopback', $1, ARRAY['event.received'], $2, now(), now())`,
+      [receiver.url, h.datong.deps.keyring.encrypt(secret)],
+    );
+    const source = await makeSource(h);
+    await send(h, source.writeKey, [{ type: 'track', messageId: 's-1', userId: 'u-s', event: 'Clicked' }]);
+    await h.drain();
+    const r = await h.inject({ method: 'GET', url: '/v1/webhooks/whk_loopback/deliveries', headers: bearer(h.adminKey) });
+    expect(r.statusCode).toBe(200);
+    const [d] = r.json<{ data: DeliveryOut[] }>().data;
+    expect(d).toMatchObject({ status: 'pending', attempts: 1, lastStatus: null });
+    expect(d?.lastError).toMatch(/^WEBHOOK_URL_FORBIDDEN: /);
+    expect(receiver.connections).toBe(0);
+    expect(receiver.requests).toEqual([]);
   });
 });
