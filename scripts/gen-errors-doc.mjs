@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { ERROR_CATALOG } = await import(`${root}packages/core/dist/errors/catalog.js`);
-const STATUS = { invalid: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, too_large: 413, unsupported_media_type: 415, rate_limited: 429, unavailable: 503, upstream: 502, internal: 500 };
+const { KIND_HTTP_STATUS: STATUS } = await import(`${root}packages/server/dist/http/problem.js`);
 const file = `${root}docs/errors.md`;
 const doc = readFileSync(file, 'utf8');
 const start = '<!-- catalog:start -->';

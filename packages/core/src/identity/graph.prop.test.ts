@@ -176,7 +176,7 @@ describe('IdentityGraph (examples)', () => {
     const all = g.resolve([email('a'), email('b')], next);
     expect(new Set([a, b, c].map((r) => g.rootOf(r.customerId))).size).toBe(1);
     const undone = g.unmerge(all.merges[0]?.from ?? '');
-    expect(undone?.movedMembers.sort()).toEqual([b.customerId, c.customerId].sort());
+    expect([...(undone?.movedMembers ?? [])].sort()).toEqual([b.customerId, c.customerId].sort());
     expect(g.rootOf(c.customerId)).toBe(g.rootOf(b.customerId));
     expect(g.rootOf(a.customerId)).not.toBe(g.rootOf(b.customerId));
   });

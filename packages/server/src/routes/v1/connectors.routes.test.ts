@@ -340,6 +340,55 @@ describe('GET /v1/miniprogram/{id}/me', () => {
       benefits: [{ id: benefit.json().id, name: 'Staff price', description: '10% off' }],
     });
   });
+  it('judges tag expiry and benefit windows on the server clock, at one instant', async () => {
+    // /me read tag expiry from the database clock and benefit windows from the server clock,
+    // so the two could disagree about the same instant; both now use the server clock.
+    const session = await login(connectorA, fakeA, 'code-clock', { openid: 'o-clock', sessionKey: sessionKey(12) });
+    const t0 = Date.now();
+    const at = (ms: number) => new Date(t0 + ms).toISOString();
+    const benefit = await call({ method: 'POST', url: '/v1/benefits', headers: bearer(h.adminKey), payload: { name: 'Spring sale', tags: ['spring'], startsAt: at(3_600_000) } });
+    expect(benefit.statusCode).toBe(201);
+    await call({ method: 'PATCH', url: '/v1/tags/spring', headers: bearer(h.adminKey), payload: { visible: true } });
+    // No route sets an expiry yet; the row stands in for a tag that lapses.
+    await h.db.query("INSERT INTO customer_tags (tenant_id, customer_id, tag, source, added_at, expires_at) VALUES ('ten_default', $1, 'spring', 'platform', $2, $3)", [
+      session.customerId,
+      at(0),
+      at(2 * 3_600_000),
+    ]);
+    const url = `/v1/miniprogram/${connectorA}/me`;
+    const me = async (ms: number) => {
+      h.setNow(new Date(t0 + ms));
+      const r = await call({ method: 'GET', url, headers: bearer(session.token) });
+      expect(r.statusCode).toBe(200);
+      const body = r.json<{ tags: string[]; benefits: { name: string }[] }>();
+      return { tags: body.tags, benefits: body.benefits.map((b) => b.name) };
+    };
+    try {
+      expect(await me(0)).toEqual({ tags: ['spring'], benefits: [] });
+      expect(await me(90 * 60_000)).toEqual({ tags: ['spring'], benefits: ['Spring sale'] });
+      expect(await me(3 * 3_600_000)).toEqual({ tags: [], benefits: [] });
+    } finally {
+      h.setNow(new Date());
+    }
+  });
+
+  it('stops serving a disabled connector, to new logins and old tokens alike', async () => {
+    const c = await call({
+      method: 'POST',
+      url: '/v1/connectors',
+      headers: bearer(h.adminKey),
+      payload: { platform: 'wechat_miniprogram', name: 'Retired', config: { ...APP_A, apiBase: fakeA.url } },
+    });
+    const id = c.json<{ id: string }>().id;
+    const session = await login(id, fakeA, 'code-retired', { openid: 'o-retired', sessionKey: sessionKey(13) });
+    const del = await call({ method: 'DELETE', url: `/v1/connectors/${id}`, headers: bearer(h.adminKey) });
+    expect(del.statusCode).toBe(204);
+    fakeA.addCode('code-retired-2', { openid: 'o-retired', sessionKey: sessionKey(13) });
+    expectProblem(await call({ method: 'POST', url: `/v1/miniprogram/${id}/login`, payload: { code: 'code-retired-2' } }), 404, 'CONNECTOR_NOT_FOUND');
+    expectProblem(await call({ method: 'GET', url: `/v1/miniprogram/${id}/me`, headers: bearer(session.token) }), 404, 'CONNECTOR_NOT_FOUND');
+    const shown = await call({ method: 'GET', url: `/v1/connectors/${id}`, headers: bearer(h.adminKey) });
+    expect(shown.json()).toMatchObject({ id, enabled: false });
+  });
 });
 
 describe('session keys', () => {
@@ -347,7 +396,7 @@ describe('session keys', () => {
     // Runs last in this file: it checks everything the tests above received.
     expect(bodies.length).toBeGreaterThan(20);
     const text = `${bodies.join('\n')}\n${h.logs.join('')}`;
-    for (let n = 1; n <= 11; n++) expect(text).not.toContain(sessionKey(n));
+    for (let n = 1; n <= 13; n++) expect(text).not.toContain(sessionKey(n));
     expect(text).not.toContain(APP_A.appSecret);
     expect(text).not.toContain(APP_B.appSecret);
   });
