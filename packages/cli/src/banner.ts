@@ -63,6 +63,6 @@ export function formatBanner(info: BannerInfo): string {
       lines.push(row('Admin key', 'the one printed on the first start (or create one: `datong keys create --name ops --scopes admin`)'));
       break;
   }
-  if (info.url !== null) lines.push('', 'Press Ctrl+C to stop.');
+  lines.push('', 'Press Ctrl+C to stop.');
   return `${lines.join('\n')}\n`;
 }

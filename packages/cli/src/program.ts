@@ -33,7 +33,9 @@ export function reportError(io: CliIo, e: unknown): number {
   // Commander has already printed its message (or the help / version).
   if (e instanceof CommanderError) return e.exitCode;
   if (isDatongError(e)) {
-    writeLine(io.stderr, `datong: ${e.title} [${e.code}]`);
+    // The catalog titles are written for API clients; this one reads wrong on a command line.
+    const title = e.code === 'VALIDATION_FAILED' ? 'Invalid arguments' : e.title;
+    writeLine(io.stderr, `datong: ${title} [${e.code}]`);
     for (const line of (e.detail ?? '').split('\n').filter((l) => l !== '')) writeLine(io.stderr, `  ${line}`);
     return 1;
   }

@@ -31,13 +31,21 @@ export function createByteProgress(out: OutStream, label: string, total: number)
         stream: out,
         format: `${label} [{bar}] {percentage}% | {done} of {size} | {lines} lines | eta {eta_formatted}`,
         hideCursor: true,
-        etaBuffer: 50,
+        etaBuffer: 20,
       },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { done: formatBytes(0), size: formatBytes(total), lines: 0 });
+    // Feeding every line would make the ETA jump about (its buffer would span a few ms).
+    const step = Math.max(64 * 1024, Math.floor(total / 500));
+    let shown = 0;
     return {
-      update: (bytes, lines) => bar.update(Math.min(bytes, total), { done: formatBytes(Math.min(bytes, total)), lines }),
+      update(bytes, lines) {
+        const done = Math.min(bytes, total);
+        if (done - shown < step && done < total) return;
+        shown = done;
+        bar.update(done, { done: formatBytes(done), lines });
+      },
       stop: () => bar.stop(),
     };
   }

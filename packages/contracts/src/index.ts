@@ -70,7 +70,7 @@ export const MergeRecord = Type.Object({
   id: Type.String(),
   fromCustomerId: Type.String(),
   intoCustomerId: Type.String(),
-  identifierType: Type.String(),
+  identifierType: Type.String({ description: "Type of the merged customer's identifier that the linking message carried" }),
   rule: Type.String(),
   sourceId: Type.Union([Type.String(), Type.Null()]),
   messageId: Type.Union([Type.String(), Type.Null()]),

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { DatongError } from '@datong/core';
 import { Problem } from '@datong/contracts';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Authenticator, type AuthPolicy } from './http/auth.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { errorHandler, problemFor, sendProblem } from './http/problem.js';
@@ -36,12 +36,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     genReqId: () => newId('req'),
     trustProxy: opts.config.http.trustProxy,
     bodyLimit: 1024 * 1024,
-    disableRequestLogging: true,
+    // Requests are logged once, by the onResponse hook below, without URLs' query strings (they may hold a phone).
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true, allErrors: true } },
   });
 
   app.decorateRequest('auth', null);
-  const authenticator = new Authenticator(opts.db, opts.keyring);
+  const authenticator = new Authenticator(opts.db, opts.keyring, opts.clock);
   app.decorate('authenticator', authenticator);
 
   // Every route declares who may call it (STYLE.md §B); a route without a policy is a bug.

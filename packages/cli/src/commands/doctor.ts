@@ -2,42 +2,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { isDatongError } from '@datong/core';
-import { describeConfig, migrate, type Config, type Db, type LoadedConfig } from '@datong/server';
+import { describeConfig, listMigrations, pendingMigrations, type Config, type LoadedConfig } from '@datong/server';
 import { describeDatabase, loadCliConfig, withDatabase } from '../config.js';
 import { CliExit, formatTable, writeLine, type CliIo } from '../io.js';
 
 /** The root package.json's "engines.node". */
 const MIN_NODE: readonly [number, number] = [20, 11];
-
-function isUndefinedTable(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === '42P01';
-}
-
-/**
- * The migrations `migrate()` would apply, found by running it against a stand-in that
- * passes reads through and swallows every write, so the doctor changes nothing. (The server
- * exports no list of its migrations; a `pendingMigrations(db)` export would replace this.)
- */
-export async function pendingMigrations(db: Db): Promise<string[]> {
-  const readOnly: Db = {
-    kind: db.kind,
-    async query<T>(sql: string, params?: readonly unknown[]) {
-      const nothing = { rows: [] as T[], affectedRows: 0 };
-      if (!/^\s*select\b/i.test(sql)) return nothing;
-      try {
-        return await db.query<T>(sql, params);
-      } catch (e) {
-        // No schema_migrations table yet: nothing is applied.
-        if (isUndefinedTable(e)) return nothing;
-        throw e;
-      }
-    },
-    exec: async () => undefined,
-    tx: async (fn) => fn(readOnly),
-    close: async () => undefined,
-  };
-  return migrate(readOnly);
-}
 
 interface DatabaseCheck {
   readonly line: string;
@@ -55,14 +25,12 @@ async function checkDatabase(config: Config): Promise<DatabaseCheck> {
   try {
     return await withDatabase(config, async (db) => {
       const version = (await db.query<{ version: string }>('SELECT version() AS version')).rows[0]?.version ?? 'unknown version';
+      const pending = await pendingMigrations(db);
       let applied = { n: 0, latest: null as string | null };
-      try {
+      if (pending.length < listMigrations().length) {
         const r = await db.query<{ n: number; latest: string | null }>('SELECT count(*)::int AS n, max(version) AS latest FROM schema_migrations');
         applied = r.rows[0] ?? applied;
-      } catch (e) {
-        if (!isUndefinedTable(e)) throw e;
       }
-      const pending = await pendingMigrations(db);
       return {
         line: `${label}: reachable (${version.split(' on ')[0] ?? version})`,
         migrations:
@@ -74,7 +42,11 @@ async function checkDatabase(config: Config): Promise<DatabaseCheck> {
   } catch (e) {
     if (isDatongError(e) && e.code === 'DATA_DIR_LOCKED') {
       // A running server holds the embedded database: that is not a fault, but it cannot be inspected.
-      return { line: `${label}: in use by a running server, not inspected. ${e.detail ?? ''}`, migrations: 'not checked', ok: true };
+      return {
+        line: `${label}: in use by a running Datong server, so not opened (one process at a time); its /readyz reports on it`,
+        migrations: 'not checked (the running server applied them at start)',
+        ok: true,
+      };
     }
     const message = isDatongError(e) ? (e.detail ?? e.title) : e instanceof Error ? e.message : String(e);
     return { line: `${label}: NOT reachable (${message})`, migrations: 'not checked', ok: false };

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { DatongError } from '@datong/core';
-import { processInboxBatch, startDatong, storeInbox, type Datong, type Db } from '@datong/server';
+import { MAX_EVENT_BYTES, processInboxBatch, startDatong, storeInbox, type Datong, type Db } from '@datong/server';
+
 import { commandLogger, loadCliConfig, withLockHint } from '../config.js';
 import { writeLine, type CliIo } from '../io.js';
 import { createByteProgress } from '../progress.js';
@@ -41,7 +42,6 @@ export interface ImportReport {
  * routes/v1/ingest.routes.ts MAX_EVENT_BYTES):
  * https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#max-request-size
  */
-const MAX_EVENT_BYTES = 32 * 1024;
 const MAX_BATCH = 5000;
 const DRAIN_BATCH = 500;
 /** Rounds in a row that claim messages but finish none, at batch size 1, before --process gives up. */

@@ -36,3 +36,11 @@ export async function migrate(db: Db, migrations: Migration[] = listMigrations()
   });
   return applied;
 }
+
+/** Versions not yet applied (without applying anything). */
+export async function pendingMigrations(db: Db, migrations: Migration[] = listMigrations()): Promise<string[]> {
+  const exists = await db.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+  if (!exists.rows[0]?.t) return migrations.map((m) => m.version);
+  const done = new Set((await db.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+  return migrations.filter((m) => !done.has(m.version)).map((m) => m.version);
+}

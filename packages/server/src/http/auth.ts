@@ -46,10 +46,12 @@ export class Authenticator {
   readonly #keys = new Map<string, CacheEntry<{ tenantId: string; id: string; scopes: ApiScope[] } | null>>();
   readonly #writeKeys = new Map<string, CacheEntry<{ tenantId: string; id: string; type: string } | null>>();
   readonly #lastUsedWritten = new Map<string, number>();
+  readonly #clock: () => Date;
 
-  constructor(db: Queryable, keyring: Keyring) {
+  constructor(db: Queryable, keyring: Keyring, clock: () => Date = () => new Date()) {
     this.#db = db;
     this.#keyring = keyring;
+    this.#clock = clock;
   }
 
   invalidate(): void {
@@ -119,7 +121,7 @@ export class Authenticator {
   #customerToken(header: string | undefined): AuthContext {
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m?.[1]) throw new DatongError('AUTH_REQUIRED', 'Send the customer token from login as "Authorization: Bearer <token>"');
-    const claims = verifyCustomerToken(this.#keyring, m[1], Date.now());
+    const claims = verifyCustomerToken(this.#keyring, m[1], this.#clock().getTime());
     return {
       tenantId: claims.t,
       actor: `cus:${claims.c}`,

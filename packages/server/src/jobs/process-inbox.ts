@@ -43,6 +43,8 @@ export interface BatchResult {
   claimed: number;
   processed: number;
   quarantined: number;
+  /** The batch failed and was rolled back; retry its messages one at a time to find the culprit. */
+  failed: boolean;
 }
 
 /** Blind-index input for an identifier; type and collection are part of it so equal values of different types differ. */
@@ -62,7 +64,7 @@ export async function loadTenantRules(q: Queryable, tenantId: string): Promise<C
  * quarantine, rule tags and outbox all commit together or not at all.
  */
 export async function processInboxBatch(deps: ServerDeps, limit: number): Promise<BatchResult> {
-  const result: BatchResult = { claimed: 0, processed: 0, quarantined: 0 };
+  const result: BatchResult = { claimed: 0, processed: 0, quarantined: 0, failed: false };
   let claimedIds: number[] = [];
   try {
     await deps.db.tx(async (q) => {
@@ -89,23 +91,24 @@ export async function processInboxBatch(deps: ServerDeps, limit: number): Promis
   } catch (err) {
     if (claimedIds.length === 0) throw err;
     deps.logger.warn({ err, event: 'inbox.batch_failed', size: claimedIds.length }, 'inbox batch failed; will retry');
-    await recordFailure(deps, claimedIds, err);
-    return { claimed: claimedIds.length, processed: 0, quarantined: 0 };
+    const quarantined = await recordFailure(deps, claimedIds, err);
+    return { claimed: claimedIds.length, processed: 0, quarantined, failed: true };
   }
   return result;
 }
 
 /** After a failed batch: count the attempt; a message that keeps failing alone goes to quarantine. */
-async function recordFailure(deps: ServerDeps, ids: number[], err: unknown): Promise<void> {
+async function recordFailure(deps: ServerDeps, ids: number[], err: unknown): Promise<number> {
   const code = isDatongError(err) ? err.code : 'INTERNAL';
-  await deps.db.tx(async (q) => {
+  return deps.db.tx(async (q) => {
+    let quarantined = 0;
     const r = await q.query<{ id: number; tenant_id: string; source_id: string; message_id: string; payload_enc: string; attempts: number }>(
       `UPDATE inbox SET attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 0
        RETURNING id, tenant_id, source_id, message_id, payload_enc, attempts`,
       [ids],
     );
     // Only a message that failed on its own is known to be the culprit.
-    if (ids.length !== 1) return;
+    if (ids.length !== 1) return 0;
     for (const row of r.rows) {
       if (row.attempts < MAX_INBOX_ATTEMPTS) continue;
       const now = deps.clock();
@@ -115,7 +118,9 @@ async function recordFailure(deps: ServerDeps, ids: number[], err: unknown): Pro
         [row.tenant_id, newId('qua', now.getTime()), row.source_id, row.message_id, `processing failed ${row.attempts} times (${code})`, row.payload_enc, now.toISOString()],
       );
       await q.query('UPDATE inbox SET status = 2, processed_at = $2 WHERE id = $1', [row.id, now.toISOString()]);
+      quarantined++;
     }
+    return quarantined;
   });
 }
 

@@ -26,6 +26,7 @@ export class Runner {
   #wakers = new Set<() => void>();
   #loops: Promise<void>[] = [];
   #timers: NodeJS.Timeout[] = [];
+  #singles = 0;
 
   constructor(deps: ServerDeps, opts: RunnerOptions) {
     this.#deps = deps;
@@ -41,10 +42,15 @@ export class Runner {
     this.#running = true;
     this.#loops = [
       this.#loop('inbox', async () => {
-        const r = await processInboxBatch(this.#deps, this.#opts.batchSize);
+        // After a failed batch, take its messages one at a time so a poison message is isolated
+        // (and quarantined after MAX_INBOX_ATTEMPTS) instead of blocking the whole queue.
+        const limit = this.#singles > 0 ? 1 : this.#opts.batchSize;
+        const r = await processInboxBatch(this.#deps, limit);
+        if (r.failed && limit > 1) this.#singles = r.claimed;
+        else if (this.#singles > 0 && r.claimed > 0 && !r.failed) this.#singles--;
         if (r.processed > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'processed' }, r.processed);
         if (r.quarantined > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'quarantined' }, r.quarantined);
-        return r.claimed >= this.#opts.batchSize;
+        return r.claimed >= limit || r.failed;
       }),
       this.#loop('outbox', async () => (await dispatchOutbox(this.#deps)) > 0),
       this.#loop('webhooks', async () => (await deliverDueWebhooks(this.#deps, { ...this.#opts.delivery, ...(this.#opts.metrics ? { metrics: this.#opts.metrics } : {}) }, this.#opts.webhookConcurrency)) > 0),

@@ -76,7 +76,8 @@ export interface DeliveryOptions {
  * Sends due deliveries. A claim takes a lease (so a crashed worker's deliveries are retried
  * by another after the lease, under the same webhook-id), the HTTP call runs outside any
  * transaction, and the result is recorded: success, a retry at the next step of the
- * schedule (with jitter), or dead-letter when the schedule is spent.
+ * schedule (with jitter), or dead-letter when the schedule is spent. Deliveries of a disabled
+ * subscription wait, untouched, until it is enabled again.
  */
 export async function deliverDueWebhooks(deps: ServerDeps, opts: DeliveryOptions, limit: number): Promise<number> {
   const now = deps.clock();
@@ -86,9 +87,10 @@ export async function deliverDueWebhooks(deps: ServerDeps, opts: DeliveryOptions
       `UPDATE webhook_deliveries d SET status = 'delivering', lease_until = $2, attempts = d.attempts + 1, updated_at = $1
        FROM webhook_subscriptions s
        WHERE s.tenant_id = d.tenant_id AND s.id = d.subscription_id AND (d.tenant_id, d.id) IN (
-         SELECT tenant_id, id FROM webhook_deliveries
-         WHERE status IN ('pending', 'delivering') AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         SELECT w.tenant_id, w.id FROM webhook_deliveries w
+         JOIN webhook_subscriptions ws ON ws.tenant_id = w.tenant_id AND ws.id = w.subscription_id AND ws.enabled
+         WHERE w.status IN ('pending', 'delivering') AND w.next_attempt_at <= $1 AND (w.lease_until IS NULL OR w.lease_until < $1)
+         ORDER BY w.next_attempt_at LIMIT $3 FOR UPDATE OF w SKIP LOCKED)
        RETURNING d.tenant_id, d.id, d.subscription_id, d.body, d.attempts, d.replay_base, s.url, s.secret_enc`,
       [now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), limit],
     );

@@ -30,7 +30,7 @@ export function identityValue(keyring: Keyring, row: { value: string | null; val
   return row.value ?? (row.value_enc ? keyring.decrypt(row.value_enc) : '');
 }
 
-export async function loadCustomer(q: Queryable, keyring: Keyring, tenantId: string, anyId: string) {
+export async function loadCustomer(q: Queryable, keyring: Keyring, tenantId: string, anyId: string, now: Date) {
   const rootId = await rootOf(q, tenantId, anyId);
   const [root, members, identities, tags, counts, spend, merges] = await Promise.all([
     q.query<{ id: string; traits: Record<string, unknown>; consent: Record<string, unknown>; first_seen_at: Date; last_seen_at: Date; created_at: Date; updated_at: Date }>(
@@ -47,9 +47,9 @@ export async function loadCustomer(q: Queryable, keyring: Keyring, tenantId: str
     q.query<{ tag: string; source: string; rule_id: string | null; added_at: Date; expires_at: Date | null }>(
       `SELECT DISTINCT ON (t.tag) t.tag, t.source, t.rule_id, t.added_at, t.expires_at FROM customer_tags t
        JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
-       WHERE t.tenant_id = $1 AND c.root_id = $2 AND (t.expires_at IS NULL OR t.expires_at > now())
+       WHERE t.tenant_id = $1 AND c.root_id = $2 AND (t.expires_at IS NULL OR t.expires_at > $3)
        ORDER BY t.tag, t.added_at`,
-      [tenantId, rootId],
+      [tenantId, rootId, now.toISOString()],
     ),
     q.query<{ events: number; orders: number }>(
       `SELECT count(*)::int AS events, count(*) FILTER (WHERE e.event = $3)::int AS orders FROM events e

@@ -117,7 +117,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       const { type, value, collection } = req.query as { type: string; value: string; collection?: string };
       const id = await lookupCustomerId(db, keyring, auth.tenantId, type, value, collection);
       if (!id) throw new DatongError('IDENTITY_NOT_FOUND', `No customer has this ${type}`);
-      return loadCustomer(db, keyring, auth.tenantId, id);
+      return loadCustomer(db, keyring, auth.tenantId, id, deps.clock());
     },
   );
 
@@ -137,7 +137,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     async (req) => {
       const auth = req.auth;
       if (!auth) throw new DatongError('AUTH_REQUIRED');
-      return loadCustomer(db, keyring, auth.tenantId, (req.params as { id: string }).id);
+      return loadCustomer(db, keyring, auth.tenantId, (req.params as { id: string }).id, deps.clock());
     },
   );
 
@@ -336,6 +336,10 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     '/v1/customers/:id/unmerge',
     {
       config: { auth: 'apiKey:write' },
+      // The body is optional; Fastify validates a missing body against the object schema otherwise.
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
       schema: {
         tags: ['customers'],
         summary: 'Undo a merge: restore the merged customer with its identities, events and tags',

@@ -84,7 +84,8 @@ interface DeliveryOut {
 describe('webhooks', () => {
   let h: Harness;
   // The server clock, moved by hand so that retries become due exactly when a test says so.
-  // It stays within seconds of the real time: receivers check webhook-timestamp against it.
+  // The tests move it by about 90 s in all: standardwebhooks refuses a webhook-timestamp more
+  // than 5 minutes away from the real time.
   let now = Date.now();
   const advance = (ms: number): void => {
     now += ms;
@@ -346,6 +347,35 @@ describe('webhooks', () => {
     const [deadAgain] = await deliveries(t.adminKey, sub.id);
     expect(deadAgain).toMatchObject({ status: 'dead', attempts: 8 });
     expect(new Set(receiver.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([dead?.id]));
+  });
+
+  it('sends nothing to a disabled subscription, not even retries, and resumes once it is enabled', async () => {
+    // Disabling is how an operator stops traffic to a receiver; pending retries used to go on.
+    const t = await tenant();
+    const receiver = await startReceiver();
+    receiver.answers.push(500);
+    const sub = await subscribe(t.adminKey, receiver, ['event.received']);
+    await send(h, t.source.writeKey, [{ type: 'track', messageId: 'x-1', userId: 'u-x', event: 'Clicked' }]);
+    await h.drain();
+    expect(receiver.requests).toHaveLength(1);
+    const off = await h.inject({ method: 'PATCH', url: `/v1/webhooks/${sub.id}`, headers: bearer(t.adminKey), payload: { enabled: false } });
+    expect(off.statusCode).toBe(200);
+    expect(off.json()).toMatchObject({ id: sub.id, enabled: false });
+    advance(10_000);
+    await h.drain();
+    expect(receiver.requests).toHaveLength(1);
+    // New events are not queued for it either.
+    await send(h, t.source.writeKey, [{ type: 'track', messageId: 'x-2', userId: 'u-x', event: 'Clicked' }]);
+    await h.drain();
+    expect(await deliveries(t.adminKey, sub.id)).toHaveLength(1);
+    expect((await deliveries(t.adminKey, sub.id))[0]).toMatchObject({ status: 'pending', attempts: 1 });
+
+    const on = await h.inject({ method: 'PATCH', url: `/v1/webhooks/${sub.id}`, headers: bearer(t.adminKey), payload: { enabled: true } });
+    expect(on.json()).toMatchObject({ enabled: true });
+    await h.drain();
+    expect(receiver.requests).toHaveLength(2);
+    expect(receiver.requests[1]?.headers['webhook-id']).toBe(receiver.requests[0]?.headers['webhook-id']);
+    expect((await deliveries(t.adminKey, sub.id))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
   it('answers an unknown delivery or subscription with a 404 problem', async () => {

@@ -1,0 +1,245 @@
+// Datong in its own process for the benchmark, started from the built packages/server/dist
+// (run `npm run build` first), so the load generator does not take its CPU.
+//
+// Environment: the usual DATONG_* / DATABASE_URL variables (see packages/server/src/config).
+// Prints one JSON line once listening: {"url", "writeKey", "sourceId", "adminKey", "db"}.
+// When forked with an IPC channel it answers the orchestrator's commands (bench/run.mjs):
+// new sources, progress from the in-process metrics (no database polling on the hot path),
+// SQL statistics of a run, the raw-INSERT baseline and the bulk customer load, all on the
+// server's own database handle (PGlite allows only one process on its folder).
+// BENCH_SQL_TIMING=1 times every SQL statement the server runs (for the diagnosis run only).
+import { performance } from 'node:perf_hooks';
+import { createLogger, createSource, DEFAULT_TENANT_ID, loadConfig, startDatong } from '@datong/server';
+import { generateMessages, LOOKUP_PHONE_PREFIX } from './workload.mjs';
+
+const { config } = loadConfig(process.env);
+const datong = await startDatong({ config, logger: createLogger(config.log.level) });
+const { db, deps, metrics } = datong;
+const tenantId = DEFAULT_TENANT_ID;
+
+const sqlStats = new Map();
+if (process.env.BENCH_SQL_TIMING === '1') instrument(db);
+
+const url = await datong.app.listen({ host: '127.0.0.1', port: 0 });
+const first = await createSource(db, deps, tenantId, 'bench', 'server', new Date());
+process.stdout.write(`${JSON.stringify({ url, writeKey: first.writeKey, sourceId: first.id, adminKey: config.security.adminKey, db: db.kind })}\n`);
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await datong.close().catch((e) => process.stderr.write(`close failed: ${e?.stack ?? e}\n`));
+  // process.exit (not a signal death) so that --cpu-prof writes its profile.
+  process.exit(0);
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('disconnect', stop);
+
+async function counters() {
+  const m = await metrics.inboxProcessed.get();
+  const out = { processed: 0, quarantined: 0 };
+  for (const v of m.values) out[v.labels.outcome] = v.value;
+  return out;
+}
+
+const commands = {
+  async newSource({ name }) {
+    const s = await createSource(db, deps, tenantId, name, 'server', new Date());
+    return { sourceId: s.id, writeKey: s.writeKey };
+  },
+  /** Messages the workers finished (processed + quarantined) since the server started. */
+  async progress() {
+    const c = await counters();
+    return { done: c.processed + c.quarantined, ...c, now: Date.now() };
+  },
+  /** What the database holds for one run's source: the "fully processed" check and the timings. */
+  async runStats({ sourceId }) {
+    const inbox = await db.query(
+      `SELECT count(*)::int AS total, count(*) FILTER (WHERE status = 0)::int AS pending,
+              count(*) FILTER (WHERE status = 1)::int AS processed, count(*) FILTER (WHERE status = 2)::int AS quarantined,
+              (extract(epoch FROM min(received_at)) * 1000)::float8 AS first_received_ms,
+              (extract(epoch FROM max(received_at)) * 1000)::float8 AS last_received_ms,
+              (extract(epoch FROM max(processed_at)) * 1000)::float8 AS last_processed_ms,
+              (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)) * 1000)::float8 AS p50_ms,
+              (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)) * 1000)::float8 AS p99_ms,
+              (extract(epoch FROM max(processed_at - received_at)) * 1000)::float8 AS max_ms
+       FROM inbox WHERE tenant_id = $1 AND source_id = $2`,
+      [tenantId, sourceId],
+    );
+    const events = await db.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1 AND source_id = $2', [tenantId, sourceId]);
+    const merges = await db.query('SELECT count(*)::int AS n FROM customer_merges WHERE tenant_id = $1 AND source_id = $2', [tenantId, sourceId]);
+    const customers = await db.query('SELECT count(*)::int AS n FROM customers WHERE tenant_id = $1', [tenantId]);
+    const quarantine = await db.query('SELECT reason, count(*)::int AS n FROM quarantine WHERE tenant_id = $1 AND source_id = $2 GROUP BY reason', [tenantId, sourceId]);
+    return { ...inbox.rows[0], events: events.rows[0].n, merges: merges.rows[0].n, customersTotal: customers.rows[0].n, quarantineReasons: quarantine.rows };
+  },
+  async info() {
+    const v = await db.query('SELECT version() AS v');
+    const size = await db.query('SELECT pg_database_size(current_database())::float8 AS b');
+    return { version: v.rows[0].v, dbBytes: size.rows[0].b, rssBytes: process.memoryUsage().rss };
+  },
+  /**
+   * Baseline (a): the same events as plain rows in a table with the columns of `events` and
+   * no index, 500 rows per multi-row INSERT, one statement at a time (autocommit): the least
+   * work that persists each event once. Rows are prepared before the clock starts.
+   */
+  async rawInsert({ count, runNo, tag, table, rowsPerInsert = 500 }) {
+    const msgs = generateMessages({ count, runNo, tag });
+    const now = new Date().toISOString();
+    const rows = msgs.map((m, i) => [
+      `evt_raw${i}`,
+      m.userId ?? m.anonymousId ?? '',
+      'src_bench',
+      m.messageId,
+      m.type,
+      m.event ?? null,
+      m.timestamp,
+      now,
+      m.context?.campaign?.source ?? 'server',
+      JSON.stringify(m.properties ?? m.traits ?? {}),
+      JSON.stringify(m.context ?? {}),
+      m.event === 'Order Completed' ? String(Math.round(Number(m.properties.total) * 100)) : null,
+      m.event === 'Order Completed' ? 'CNY' : null,
+    ]);
+    await db.exec(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (
+      tenant_id text NOT NULL, id text NOT NULL, customer_id text NOT NULL, source_id text NOT NULL, message_id text NOT NULL,
+      type text NOT NULL, event text, occurred_at timestamptz NOT NULL, received_at timestamptz NOT NULL, channel text,
+      properties jsonb NOT NULL, context jsonb NOT NULL, amount_minor bigint, currency text)`);
+    const cols = 14;
+    const chunks = [];
+    for (let i = 0; i < rows.length; i += rowsPerInsert) chunks.push(rows.slice(i, i + rowsPerInsert));
+    const sqlFor = new Map();
+    const sql = (n) => {
+      if (!sqlFor.has(n)) {
+        const values = [];
+        for (let r = 0; r < n; r++) {
+          const b = r * cols;
+          values.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::timestamptz, $${b + 9}::timestamptz, $${b + 10}, $${b + 11}::jsonb, $${b + 12}::jsonb, $${b + 13}::bigint, $${b + 14})`);
+        }
+        sqlFor.set(n, `INSERT INTO ${table} (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency) VALUES ${values.join(', ')}`);
+      }
+      return sqlFor.get(n);
+    };
+    const t0 = performance.now();
+    for (const chunk of chunks) {
+      const params = [];
+      for (const row of chunk) params.push(tenantId, ...row);
+      await db.query(sql(chunk.length), params);
+    }
+    const ms = performance.now() - t0;
+    const n = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
+    await db.exec(`DROP TABLE ${table}`);
+    return { rows: n.rows[0].n, ms };
+  },
+  /**
+   * Loads `n` customers, each with a phone identity stored as ingestion stores it (blind
+   * index + encrypted value), `perStatement` rows a multi-row INSERT (unnest of arrays).
+   * Phones are +86 137 followed by the 8-digit customer number.
+   */
+  async seedCustomers({ n, perStatement = 5000 }) {
+    const t0 = performance.now();
+    const at = new Date().toISOString();
+    for (let start = 0; start < n; start += perStatement) {
+      const end = Math.min(n, start + perStatement);
+      const ids = [];
+      const names = [];
+      const idx = [];
+      const enc = [];
+      for (let i = start; i < end; i++) {
+        const id = `cus_bench${String(i).padStart(9, '0')}`;
+        const phone = `+86${LOOKUP_PHONE_PREFIX}${String(i).padStart(8, '0')}`;
+        ids.push(id);
+        names.push(JSON.stringify({ name: `顾客${i}`, city: '上海' }));
+        idx.push(deps.keyring.blindIndex(tenantId, `phone\u0000\u0000${phone}`));
+        enc.push(deps.keyring.encrypt(phone));
+      }
+      await db.tx(async (q) => {
+        await q.query(
+          `INSERT INTO customers (tenant_id, id, root_id, traits, own_traits, first_seen_at, last_seen_at, created_at, updated_at)
+           SELECT $1, u.id, u.id, u.t, u.t, $2, $2, $2, $2 FROM unnest($3::text[], $4::jsonb[]) AS u(id, t)`,
+          [tenantId, at, ids, names],
+        );
+        await q.query(
+          `INSERT INTO customer_identities (tenant_id, value_index, customer_id, type, collection, value, value_enc, source_id, message_id, created_at)
+           SELECT $1, u.vi, u.id, 'phone', '', NULL, u.ve, NULL, NULL, $2 FROM unnest($3::text[], $4::text[], $5::text[]) AS u(vi, id, ve)`,
+          [tenantId, at, idx, ids, enc],
+        );
+      });
+    }
+    const loadMs = performance.now() - t0;
+    const t1 = performance.now();
+    await db.exec('ANALYZE customers; ANALYZE customer_identities');
+    return { n, loadMs, analyzeMs: performance.now() - t1 };
+  },
+  async sqlTiming({ reset = false } = {}) {
+    const rows = [...sqlStats.entries()].map(([sql, s]) => ({ sql, ...s })).sort((a, b) => b.ms - a.ms);
+    if (reset) sqlStats.clear();
+    return rows;
+  },
+};
+
+process.on('message', async (msg) => {
+  if (!msg || typeof msg !== 'object' || !('cmd' in msg)) return;
+  const f = commands[msg.cmd];
+  try {
+    if (!f) throw new Error(`unknown command ${msg.cmd}`);
+    const result = await f(msg.args ?? {});
+    process.send?.({ id: msg.id, ok: true, result });
+  } catch (e) {
+    process.send?.({ id: msg.id, ok: false, error: String(e?.stack ?? e) });
+  }
+});
+
+/**
+ * Wraps the database handle the server uses (the same object the workers and routes hold)
+ * to time each statement, keyed by its first words. Inside a transaction a statement's time is
+ * pure database time; outside (autocommit, e.g. the ingest INSERT on PGlite) it includes
+ * waiting for the single connection.
+ */
+function instrument(handle) {
+  const key = (sql) => sql.replace(/\s+/g, ' ').trim().slice(0, 110);
+  const record = (where, sql, ms) => {
+    const k = `${where} ${key(sql)}`;
+    const s = sqlStats.get(k) ?? { calls: 0, ms: 0, maxMs: 0 };
+    s.calls++;
+    s.ms += ms;
+    s.maxMs = Math.max(s.maxMs, ms);
+    sqlStats.set(k, s);
+  };
+  const timed = (where, target) => async (sql, params) => {
+    const t = performance.now();
+    try {
+      return await target.query(sql, params);
+    } finally {
+      record(where, sql, performance.now() - t);
+    }
+  };
+  const query = handle.query;
+  const tx = handle.tx;
+  handle.query = timed('[auto]', { query: (s, p) => query.call(handle, s, p) });
+  handle.tx = (fn) => {
+    const t = performance.now();
+    let inTx = 0;
+    return tx
+      .call(handle, (q) =>
+        fn({
+          exec: (s) => q.exec(s),
+          query: async (sql, params) => {
+            const t1 = performance.now();
+            try {
+              return await q.query(sql, params);
+            } finally {
+              const d = performance.now() - t1;
+              inTx += d;
+              record('[tx]', sql, d);
+            }
+          },
+        }),
+      )
+      .finally(() => {
+        const total = performance.now() - t;
+        record('[tx] (whole transaction, incl. BEGIN/COMMIT and JS)', '', total);
+        record('[tx] (JS + BEGIN/COMMIT between statements)', '', total - inTx);
+      });
+  };
+}
