@@ -158,6 +158,10 @@ export const ApiKey = Type.Object({
 export const TagsBody = Type.Object({
   tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
 });
+export const TagsAddBody = Type.Object({
+  tags: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 100 }),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'The tags lapse at this time (e.g. a 30-day campaign tag)' })),
+});
 
 export const TagDefinition = Type.Object({
   name: Type.String(),

@@ -45,6 +45,8 @@ export interface BatchResult {
   quarantined: number;
   /** The batch failed and was rolled back; retry its messages one at a time to find the culprit. */
   failed: boolean;
+  /** When the processed messages had been accepted (for the accept → processed lag metric). */
+  receivedAt: Date[];
 }
 
 /** Blind-index input for an identifier; type and collection are part of it so equal values of different types differ. */
@@ -64,7 +66,7 @@ export async function loadTenantRules(q: Queryable, tenantId: string): Promise<C
  * quarantine, rule tags and outbox all commit together or not at all.
  */
 export async function processInboxBatch(deps: ServerDeps, limit: number): Promise<BatchResult> {
-  const result: BatchResult = { claimed: 0, processed: 0, quarantined: 0, failed: false };
+  const result: BatchResult = { claimed: 0, processed: 0, quarantined: 0, failed: false, receivedAt: [] };
   let claimedIds: number[] = [];
   try {
     await deps.db.tx(async (q) => {
@@ -74,6 +76,7 @@ export async function processInboxBatch(deps: ServerDeps, limit: number): Promis
         [limit],
       );
       result.claimed = claimed.rows.length;
+      result.receivedAt = claimed.rows.map((r) => new Date(r.received_at));
       claimedIds = claimed.rows.map((r) => Number(r.id));
       if (claimed.rows.length === 0) return;
       const byTenant = new Map<string, InboxRow[]>();
@@ -92,7 +95,7 @@ export async function processInboxBatch(deps: ServerDeps, limit: number): Promis
     if (claimedIds.length === 0) throw err;
     deps.logger.warn({ err, event: 'inbox.batch_failed', size: claimedIds.length }, 'inbox batch failed; will retry');
     const quarantined = await recordFailure(deps, claimedIds, err);
-    return { claimed: claimedIds.length, processed: 0, quarantined, failed: true };
+    return { claimed: claimedIds.length, processed: 0, quarantined, failed: true, receivedAt: [] };
   }
   return result;
 }

@@ -49,6 +49,8 @@ export class Runner {
         if (r.failed && limit > 1) this.#singles = r.claimed;
         else if (this.#singles > 0 && r.claimed > 0 && !r.failed) this.#singles--;
         if (r.processed > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'processed' }, r.processed);
+        const done = Date.now();
+        for (const t of r.receivedAt) this.#opts.metrics?.processingLag.observe((done - t.getTime()) / 1000);
         if (r.quarantined > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'quarantined' }, r.quarantined);
         return r.claimed >= limit || r.failed;
       }),

@@ -346,14 +346,14 @@ describe('GET /v1/miniprogram/{id}/me', () => {
     const session = await login(connectorA, fakeA, 'code-clock', { openid: 'o-clock', sessionKey: sessionKey(12) });
     const t0 = Date.now();
     const at = (ms: number) => new Date(t0 + ms).toISOString();
-    const benefit = await call({ method: 'POST', url: '/v1/benefits', headers: bearer(h.adminKey), payload: { name: 'Spring sale', tags: ['spring'], startsAt: at(3_600_000) } });
+    const benefit = await call({ method: 'POST', url: '/v1/benefits', headers: bearer(h.adminKey), payload: { name: 'Spring sale', tags: ['spring'], startsAt: at(1_800_000) } });
     expect(benefit.statusCode).toBe(201);
     await call({ method: 'PATCH', url: '/v1/tags/spring', headers: bearer(h.adminKey), payload: { visible: true } });
-    // No route sets an expiry yet; the row stands in for a tag that lapses.
+    // A platform tag with an expiry (manual tags get one through POST …/tags {expiresAt}).
     await h.db.query("INSERT INTO customer_tags (tenant_id, customer_id, tag, source, added_at, expires_at) VALUES ('ten_default', $1, 'spring', 'platform', $2, $3)", [
       session.customerId,
       at(0),
-      at(2 * 3_600_000),
+      at(3_600_000),
     ]);
     const url = `/v1/miniprogram/${connectorA}/me`;
     const me = async (ms: number) => {
@@ -365,8 +365,21 @@ describe('GET /v1/miniprogram/{id}/me', () => {
     };
     try {
       expect(await me(0)).toEqual({ tags: ['spring'], benefits: [] });
-      expect(await me(90 * 60_000)).toEqual({ tags: ['spring'], benefits: ['Spring sale'] });
-      expect(await me(3 * 3_600_000)).toEqual({ tags: [], benefits: [] });
+      // (Within the customer token's 2-hour lifetime, which is also judged on the server clock.)
+      expect(await me(45 * 60_000)).toEqual({ tags: ['spring'], benefits: ['Spring sale'] });
+      expect(await me(90 * 60_000)).toEqual({ tags: [], benefits: [] });
+    } finally {
+      h.setNow(new Date());
+    }
+  });
+
+  it('refuses a customer token once its lifetime has passed on the server clock', async () => {
+    const session = await login(connectorA, fakeA, 'code-expiry', { openid: 'o-expiry', sessionKey: sessionKey(14) });
+    try {
+      h.setNow(new Date(Date.now() + 7_200_000 + 60_000));
+      const r = await call({ method: 'GET', url: `/v1/miniprogram/${connectorA}/me`, headers: bearer(session.token) });
+      expect(r.statusCode).toBe(401);
+      expect(r.json().code).toBe('AUTH_CUSTOMER_TOKEN_INVALID');
     } finally {
       h.setNow(new Date());
     }

@@ -1,5 +1,5 @@
 import { canonicalTagName, DatongError, normalizeEmail, normalizePhone } from '@datong/core';
-import { CursorQuery, Customer, CustomerSummary, IdParam, Page, Problem, TagsBody, TimelineItem, Type } from '@datong/contracts';
+import { CursorQuery, Customer, CustomerSummary, IdParam, Page, Problem, TagsAddBody, TagsBody, TimelineItem, Type } from '@datong/contracts';
 import type { FastifyInstance } from 'fastify';
 import { decodeCursor, encodeCursor, isoReq } from '../../http/pagination.js';
 import type { ServerDeps } from '../../usecases/context.js';
@@ -61,9 +61,10 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
         where.push(`(c.id = ANY($${params.length - 1}::text[]) OR lower(c.traits->>'name') LIKE $${params.length})`);
       }
       if (tag) {
-        params.push(canonicalTagName(tag));
+        params.push(canonicalTagName(tag), deps.clock().toISOString());
         where.push(`EXISTS (SELECT 1 FROM customer_tags t JOIN customers m ON m.tenant_id = t.tenant_id AND m.id = t.customer_id
-                    WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id AND t.tag = $${params.length})`);
+                    WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id AND t.tag = $${params.length - 1}
+                      AND (t.expires_at IS NULL OR t.expires_at > $${params.length}::timestamptz))`);
       }
       const cur = decodeCursor(cursor, 2);
       if (cur) {
@@ -233,32 +234,37 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       config: { auth: 'apiKey:write' },
       schema: {
         tags: ['tags'],
-        summary: 'Add manual tags to a customer',
+        summary: 'Add manual tags to a customer, optionally until a given time',
         security: [{ apiKey: [] }],
         params: IdParam,
-        body: TagsBody,
+        body: TagsAddBody,
         response: { 200: tagChange, ...errors },
       },
     },
     async (req) => {
       const auth = req.auth;
       if (!auth) throw new DatongError('AUTH_REQUIRED');
-      const names = [...new Set((req.body as { tags: string[] }).tags.map(canonicalTagName))];
+      const body = req.body as { tags: string[]; expiresAt?: string };
+      const names = [...new Set(body.tags.map(canonicalTagName))];
       const now = deps.clock();
+      if (body.expiresAt !== undefined && Date.parse(body.expiresAt) <= now.getTime()) {
+        throw new DatongError('VALIDATION_FAILED', 'expiresAt must be in the future');
+      }
       return db.tx(async (q) => {
         const rootId = await rootOf(q, auth.tenantId, (req.params as { id: string }).id);
         const existing = await q.query<{ tag: string }>(
           `SELECT DISTINCT t.tag FROM customer_tags t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
-           WHERE t.tenant_id = $1 AND c.root_id = $2 AND t.tag = ANY($3::text[])`,
-          [auth.tenantId, rootId, names],
+           WHERE t.tenant_id = $1 AND c.root_id = $2 AND t.tag = ANY($3::text[]) AND (t.expires_at IS NULL OR t.expires_at > $4)`,
+          [auth.tenantId, rootId, names, now.toISOString()],
         );
         const have = new Set(existing.rows.map((r) => r.tag));
         const added = names.filter((n) => !have.has(n));
         if (added.length > 0) {
           await q.query(
-            `INSERT INTO customer_tags (tenant_id, customer_id, tag, source, added_at) SELECT $1, $2, t, 'manual', $3 FROM unnest($4::text[]) AS t
-             ON CONFLICT DO NOTHING`,
-            [auth.tenantId, rootId, now.toISOString(), added],
+            `INSERT INTO customer_tags (tenant_id, customer_id, tag, source, added_at, expires_at)
+             SELECT $1, $2, t, 'manual', $3, $5 FROM unnest($4::text[]) AS t
+             ON CONFLICT (tenant_id, customer_id, tag) DO UPDATE SET source = 'manual', rule_id = NULL, added_at = EXCLUDED.added_at, expires_at = EXCLUDED.expires_at`,
+            [auth.tenantId, rootId, now.toISOString(), added, body.expiresAt ?? null],
           );
           await q.query('INSERT INTO tags (tenant_id, name) SELECT $1, t FROM unnest($2::text[]) AS t ON CONFLICT DO NOTHING', [auth.tenantId, added]);
           const wanted = await subscribedTypes(q, auth.tenantId);

@@ -140,4 +140,26 @@ describe('manual tags', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('TAG_INVALID');
   });
+
+  it('lets a manual tag lapse at its expiry', async () => {
+    await send(h, web.writeKey, [{ type: 'identify', messageId: 'exp-1', userId: 'expiring' }]);
+    await h.drain();
+    const id = await customerId('expiring');
+    const add = await h.inject({
+      method: 'POST',
+      url: `/v1/customers/${id}/tags`,
+      headers: bearer(h.adminKey),
+      payload: { tags: ['双11活动'], expiresAt: new Date(T0 + DAY).toISOString() },
+    });
+    expect(add.json().added).toEqual(['双11活动']);
+    expect((await tagsOf('expiring')).map((t) => t.name)).toEqual(['双11活动']);
+    const search = async () => (await h.inject({ method: 'GET', url: `/v1/customers?tag=${encodeURIComponent('双11活动')}`, headers: bearer(h.adminKey) })).json().data;
+    expect(await search()).toHaveLength(1);
+    h.setNow(new Date(T0 + 2 * DAY));
+    expect(await tagsOf('expiring')).toEqual([]);
+    expect(await search()).toEqual([]);
+    h.setNow(new Date(T0));
+    const past = await h.inject({ method: 'POST', url: `/v1/customers/${id}/tags`, headers: bearer(h.adminKey), payload: { tags: ['x'], expiresAt: new Date(T0 - DAY).toISOString() } });
+    expect(past.statusCode).toBe(400);
+  });
 });
