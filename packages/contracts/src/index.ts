@@ -3,6 +3,7 @@
  * OpenAPI 3.1 document all come from these. Field names are camelCase, except the
  * Segment-compatible ingest, which keeps Segment's names.
  */
+import { IDENTIFIER_TYPES } from '@datong/core';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export { Type, type Static, type TSchema };
@@ -32,22 +33,7 @@ export const CursorQuery = {
 export const Page = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-export const IdentifierTypeSchema = Type.Union(
-  [
-    'user_id',
-    'anonymous_id',
-    'phone',
-    'email',
-    'wechat_openid',
-    'wechat_unionid',
-    'wecom_external_userid',
-    'youzan_open_id',
-    'taobao_open_uid',
-    'douyin_open_id',
-    'meituan_user_id',
-    'crm_id',
-  ].map((t) => Type.Literal(t)),
-);
+export const IdentifierTypeSchema = Type.Union(IDENTIFIER_TYPES.map((t) => Type.Literal(t)));
 
 export const Identity = Type.Object({
   type: Type.String(),

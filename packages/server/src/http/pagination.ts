@@ -24,3 +24,27 @@ export function iso(v: Date | string | null | undefined): string | null {
 export function isoReq(v: Date | string): string {
   return new Date(v).toISOString();
 }
+
+/**
+ * Keyset pagination over `(timestamp, id)` descending: adds the "after the cursor" condition
+ * and the LIMIT parameter (one row more than the page, to know whether another page follows).
+ * Returns the SQL for `ORDER BY … LIMIT`.
+ */
+export function keysetPage(params: unknown[], where: string[], cursor: string | undefined, limit: number, tsCol: string, idCol: string): string {
+  const cur = decodeCursor(cursor, 2);
+  if (cur) {
+    params.push(cur[0], cur[1]);
+    where.push(`(${tsCol}, ${idCol}) < ($${params.length - 1}::timestamptz, $${params.length})`);
+  }
+  params.push(limit + 1);
+  return `ORDER BY ${tsCol} DESC, ${idCol} DESC LIMIT $${params.length}`;
+}
+
+/** The page of rows `keysetPage` fetched, with the cursor of the next page (null on the last). */
+export function toPage<R, T>(rows: readonly R[], limit: number, map: (r: R) => T, key: (r: R) => [Date | string, string]): { data: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  if (rows.length <= limit || last === undefined) return { data: page.map(map), nextCursor: null };
+  const [ts, id] = key(last);
+  return { data: page.map(map), nextCursor: encodeCursor([isoReq(ts), id]) };
+}

@@ -236,9 +236,11 @@ export async function processTenantMessages(
       );
       for (const m of members.rows) graph.addMember(m.id, m.root_id, m.merged_into);
       const limitedTypes = Object.keys(rules.rules.limits);
+      // Two index lookups (by value, and by customer for the limited types); an OR of the two would scan the table.
       const ids = await q.query<{ value_index: string; type: IdentityRef['type']; customer_id: string }>(
-        `SELECT value_index, type, customer_id FROM customer_identities
-         WHERE tenant_id = $1 AND (value_index = ANY($2::text[]) OR (customer_id = ANY($3::text[]) AND type = ANY($4::text[])))`,
+        `SELECT value_index, type, customer_id FROM customer_identities WHERE tenant_id = $1 AND value_index = ANY($2::text[])
+         UNION
+         SELECT value_index, type, customer_id FROM customer_identities WHERE tenant_id = $1 AND customer_id = ANY($3::text[]) AND type = ANY($4::text[])`,
         [tenantId, allKeys, members.rows.map((m) => m.id), limitedTypes],
       );
       for (const i of ids.rows) graph.addIdentity({ type: i.type, key: i.value_index }, i.customer_id);

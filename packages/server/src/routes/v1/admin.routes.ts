@@ -20,7 +20,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../db/client.js';
 import type { Authenticator } from '../../http/auth.js';
-import { decodeCursor, encodeCursor, iso, isoReq } from '../../http/pagination.js';
+import { iso, isoReq, keysetPage, toPage } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
 import { randomToken, sha256Hex } from '../../security/keys.js';
 import type { ServerDeps } from '../../usecases/context.js';
@@ -284,16 +284,9 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
       const { status = 'open', cursor, limit = 50 } = req.query as { status?: string; cursor?: string; limit?: number };
       const params: unknown[] = [req.auth?.tenantId ?? '', status];
       const where = ['tenant_id = $1', 'status = $2'];
-      const cur = decodeCursor(cursor, 2);
-      if (cur) {
-        params.push(cur[0], cur[1]);
-        where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-      }
-      params.push(limit + 1);
-      const r = await db.query<QRow>(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
-      const rows = r.rows.slice(0, limit);
-      const last = rows[rows.length - 1];
-      return { data: rows.map(qOut), nextCursor: r.rows.length > limit && last ? encodeCursor([isoReq(last.created_at), last.id]) : null };
+      const order = keysetPage(params, where, cursor, limit, 'created_at', 'id');
+      const r = await db.query<QRow>(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ${order}`, params);
+      return toPage(r.rows, limit, qOut, (x) => [x.created_at, x.id]);
     },
   );
   const openItem = async (q: Queryable, tenantId: string, id: string): Promise<QRow> => {

@@ -1,7 +1,7 @@
 import { canonicalTagName, DatongError, normalizeEmail, normalizePhone } from '@datong/core';
 import { CursorQuery, Customer, CustomerSummary, IdParam, Page, Problem, TagsAddBody, TagsBody, TimelineItem, Type } from '@datong/contracts';
 import type { FastifyInstance } from 'fastify';
-import { decodeCursor, encodeCursor, isoReq } from '../../http/pagination.js';
+import { isoReq, keysetPage, toPage } from '../../http/pagination.js';
 import type { ServerDeps } from '../../usecases/context.js';
 import { loadCustomer, lookupCustomerId, lookupIdentifier, membersOf, rootOf } from '../../usecases/customers.js';
 import { subscribedTypes, writeOutbox } from '../../usecases/outbox.js';
@@ -66,32 +66,27 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
                     WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id AND t.tag = $${params.length - 1}
                       AND (t.expires_at IS NULL OR t.expires_at > $${params.length}::timestamptz))`);
       }
-      const cur = decodeCursor(cursor, 2);
-      if (cur) {
-        params.push(cur[0], cur[1]);
-        where.push(`(c.created_at, c.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-      }
-      params.push(limit + 1);
+      const order = keysetPage(params, where, cursor, limit, 'c.created_at', 'c.id');
       const r = await db.query<{ id: string; traits: Record<string, unknown>; first_seen_at: Date; last_seen_at: Date; created_at: Date; tags: string[] | null }>(
         `SELECT c.id, c.traits, c.first_seen_at, c.last_seen_at, c.created_at,
                 (SELECT array_agg(DISTINCT t.tag ORDER BY t.tag) FROM customer_tags t JOIN customers m ON m.tenant_id = t.tenant_id AND m.id = t.customer_id
                  WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id) AS tags
-         FROM customers c WHERE ${where.join(' AND ')} ORDER BY c.created_at DESC, c.id DESC LIMIT $${params.length}`,
+         FROM customers c WHERE ${where.join(' AND ')} ${order}`,
         params,
       );
-      const rows = r.rows.slice(0, limit);
-      const last = rows[rows.length - 1];
-      return {
-        data: rows.map((c) => ({
+      return toPage(
+        r.rows,
+        limit,
+        (c) => ({
           id: c.id,
           traits: c.traits,
           tags: c.tags ?? [],
           firstSeenAt: isoReq(c.first_seen_at),
           lastSeenAt: isoReq(c.last_seen_at),
           createdAt: isoReq(c.created_at),
-        })),
-        nextCursor: r.rows.length > limit && last ? encodeCursor([isoReq(last.created_at), last.id]) : null,
-      };
+        }),
+        (c) => [c.created_at, c.id],
+      );
     },
   );
 
@@ -180,12 +175,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
         params.push(sourceId);
         where.push(`e.source_id = $${params.length}`);
       }
-      const cur = decodeCursor(cursor, 2);
-      if (cur) {
-        params.push(cur[0], cur[1]);
-        where.push(`(e.occurred_at, e.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-      }
-      params.push(limit + 1);
+      const order = keysetPage(params, where, cursor, limit, 'e.occurred_at', 'e.id');
       const r = await db.query<{
         id: string;
         type: string;
@@ -203,13 +193,13 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
         `SELECT e.id, e.type, e.event, e.occurred_at, e.received_at, e.source_id, s.name AS source_name, s.type AS source_type, e.channel,
                 e.customer_id, e.message_id, e.properties
          FROM events e LEFT JOIN sources s ON s.tenant_id = e.tenant_id AND s.id = e.source_id
-         WHERE ${where.join(' AND ')} ORDER BY e.occurred_at DESC, e.id DESC LIMIT $${params.length}`,
+         WHERE ${where.join(' AND ')} ${order}`,
         params,
       );
-      const rows = r.rows.slice(0, limit);
-      const last = rows[rows.length - 1];
-      return {
-        data: rows.map((e) => ({
+      return toPage(
+        r.rows,
+        limit,
+        (e) => ({
           id: e.id,
           type: e.type,
           event: e.event,
@@ -220,9 +210,9 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
           customerId: e.customer_id,
           messageId: e.message_id,
           properties: e.properties,
-        })),
-        nextCursor: r.rows.length > limit && last ? encodeCursor([isoReq(last.occurred_at), last.id]) : null,
-      };
+        }),
+        (e) => [e.occurred_at, e.id],
+      );
     },
   );
 

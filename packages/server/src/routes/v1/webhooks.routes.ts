@@ -2,7 +2,7 @@ import { DatongError } from '@datong/core';
 import { CursorQuery, IdParam, Page, Problem, Type, Webhook, WebhookCreate, WebhookDelivery, WebhookUpdate } from '@datong/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../db/client.js';
-import { decodeCursor, encodeCursor, iso, isoReq } from '../../http/pagination.js';
+import { iso, isoReq, keysetPage, toPage } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
 import type { ServerDeps } from '../../usecases/context.js';
 import { generateWebhookSecret, resolveAndCheck, validateWebhookUrl } from '../../webhooks/index.js';
@@ -195,20 +195,13 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
         params.push(status);
         where.push(`status = $${params.length}`);
       }
-      const cur = decodeCursor(cursor, 2);
-      if (cur) {
-        params.push(cur[0], cur[1]);
-        where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-      }
-      params.push(limit + 1);
+      const order = keysetPage(params, where, cursor, limit, 'created_at', 'id');
       const r = await db.query<DeliveryRow>(
         `SELECT id, subscription_id, event_type, status, attempts, next_attempt_at, last_status, last_error, last_latency_ms, created_at, delivered_at
-         FROM webhook_deliveries WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+         FROM webhook_deliveries WHERE ${where.join(' AND ')} ${order}`,
         params,
       );
-      const rows = r.rows.slice(0, limit);
-      const last = rows[rows.length - 1];
-      return { data: rows.map(deliveryOut), nextCursor: r.rows.length > limit && last ? encodeCursor([isoReq(last.created_at), last.id]) : null };
+      return toPage(r.rows, limit, deliveryOut, (d) => [d.created_at, d.id]);
     },
   );
 
