@@ -1,4 +1,4 @@
-import { DatongError, formatMinorUnits, isIdentifierType, normalizeIdentifier, ORDER_COMPLETED, type Identifier } from '@datong/core';
+import { DatongError, formatMinorUnits, isIdentifierType, normalizeIdentifier, ORDER_COMPLETED, ORDER_REFUNDED, type Identifier } from '@datong/core';
 import type { Queryable } from '../db/client.js';
 import { iso, isoReq } from '../http/pagination.js';
 import { identifierIndexInput } from '../jobs/process-inbox.js';
@@ -30,52 +30,73 @@ export function identityValue(keyring: Keyring, row: { value: string | null; val
   return row.value ?? (row.value_enc ? keyring.decrypt(row.value_enc) : '');
 }
 
+interface CustomerRow {
+  id: string;
+  traits: Record<string, unknown>;
+  consent: Record<string, unknown>;
+  first_seen_at: Date | string;
+  last_seen_at: Date | string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  members: string[];
+  identities: (Omit<IdentityRow, 'created_at'> & { created_at: string })[] | null;
+  tags: { tag: string; source: string; rule_id: string | null; added_at: string; expires_at: string | null }[] | null;
+  events: number;
+  orders: number;
+  spend: { currency: string; total: string }[] | null;
+  merges:
+    | {
+        id: string;
+        from_customer_id: string;
+        into_customer_id: string;
+        identifier_type: string;
+        rule: string;
+        source_id: string | null;
+        message_id: string | null;
+        created_at: string;
+        unmerged_at: string | null;
+      }[]
+    | null;
+}
+
+/**
+ * The customer 360 of the root that `anyId` belongs to, in one statement (one round trip,
+ * one plan): profile, identities, live tags, counts, spend per currency and merge history,
+ * each gathered over the root's members.
+ */
+const LOAD_CUSTOMER_SQL = `
+  WITH root AS (SELECT r.* FROM customers x JOIN customers r ON r.tenant_id = x.tenant_id AND r.id = x.root_id WHERE x.tenant_id = $1 AND x.id = $2),
+  members AS (SELECT m.id, m.created_at FROM customers m, root WHERE m.tenant_id = $1 AND m.root_id = root.id)
+  SELECT root.id, root.traits, root.consent, root.first_seen_at, root.last_seen_at, root.created_at, root.updated_at,
+    (SELECT array_agg(id ORDER BY created_at, id) FROM members) AS members,
+    (SELECT json_agg(i ORDER BY i.created_at, i.type) FROM (
+       SELECT i.type, i.collection, i.value, i.value_enc, i.customer_id, i.source_id, i.created_at
+       FROM customer_identities i JOIN members m ON i.tenant_id = $1 AND i.customer_id = m.id) i) AS identities,
+    (SELECT json_agg(t ORDER BY t.tag) FROM (
+       SELECT DISTINCT ON (t.tag) t.tag, t.source, t.rule_id, t.added_at, t.expires_at
+       FROM customer_tags t JOIN members m ON t.tenant_id = $1 AND t.customer_id = m.id
+       WHERE t.expires_at IS NULL OR t.expires_at > $3 ORDER BY t.tag, t.added_at) t) AS tags,
+    (SELECT count(*)::int FROM events e JOIN members m ON e.tenant_id = $1 AND e.customer_id = m.id) AS events,
+    (SELECT count(*)::int FROM events e JOIN members m ON e.tenant_id = $1 AND e.customer_id = m.id WHERE e.event = $4) AS orders,
+    (SELECT json_agg(s ORDER BY s.currency) FROM (
+       SELECT e.currency, sum(CASE WHEN e.event = $4 THEN e.amount_minor ELSE -e.amount_minor END)::text AS total
+       FROM events e JOIN members m ON e.tenant_id = $1 AND e.customer_id = m.id
+       WHERE e.amount_minor IS NOT NULL AND e.event IN ($4, $5) GROUP BY e.currency) s) AS spend,
+    (SELECT json_agg(g ORDER BY g.created_at, g.id) FROM (
+       SELECT DISTINCT mg.id, mg.from_customer_id, mg.into_customer_id, mg.identifier_type, mg.rule, mg.source_id, mg.message_id, mg.created_at, mg.unmerged_at
+       FROM customer_merges mg JOIN members m ON mg.tenant_id = $1 AND (mg.into_customer_id = m.id OR mg.from_customer_id = m.id)) g) AS merges
+  FROM root`;
+
 export async function loadCustomer(q: Queryable, keyring: Keyring, tenantId: string, anyId: string, now: Date) {
-  const rootId = await rootOf(q, tenantId, anyId);
-  const [root, members, identities, tags, counts, spend, merges] = await Promise.all([
-    q.query<{ id: string; traits: Record<string, unknown>; consent: Record<string, unknown>; first_seen_at: Date; last_seen_at: Date; created_at: Date; updated_at: Date }>(
-      'SELECT id, traits, consent, first_seen_at, last_seen_at, created_at, updated_at FROM customers WHERE tenant_id = $1 AND id = $2',
-      [tenantId, rootId],
-    ),
-    membersOf(q, tenantId, rootId),
-    q.query<IdentityRow>(
-      `SELECT i.type, i.collection, i.value, i.value_enc, i.customer_id, i.source_id, i.created_at FROM customer_identities i
-       JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
-       WHERE i.tenant_id = $1 AND c.root_id = $2 ORDER BY i.created_at, i.type`,
-      [tenantId, rootId],
-    ),
-    q.query<{ tag: string; source: string; rule_id: string | null; added_at: Date; expires_at: Date | null }>(
-      `SELECT DISTINCT ON (t.tag) t.tag, t.source, t.rule_id, t.added_at, t.expires_at FROM customer_tags t
-       JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
-       WHERE t.tenant_id = $1 AND c.root_id = $2 AND (t.expires_at IS NULL OR t.expires_at > $3)
-       ORDER BY t.tag, t.added_at`,
-      [tenantId, rootId, now.toISOString()],
-    ),
-    q.query<{ events: number; orders: number }>(
-      `SELECT count(*)::int AS events, count(*) FILTER (WHERE e.event = $3)::int AS orders FROM events e
-       JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id WHERE e.tenant_id = $1 AND c.root_id = $2`,
-      [tenantId, rootId, ORDER_COMPLETED],
-    ),
-    q.query<{ currency: string; total: string }>(
-      `SELECT e.currency, sum(CASE WHEN e.event = 'Order Completed' THEN e.amount_minor ELSE -e.amount_minor END)::text AS total FROM events e
-       JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
-       WHERE e.tenant_id = $1 AND c.root_id = $2 AND e.amount_minor IS NOT NULL AND e.event IN ('Order Completed', 'Order Refunded')
-       GROUP BY e.currency ORDER BY e.currency`,
-      [tenantId, rootId],
-    ),
-    q.query<{ id: string; from_customer_id: string; into_customer_id: string; identifier_type: string; rule: string; source_id: string | null; message_id: string | null; created_at: Date; unmerged_at: Date | null }>(
-      `SELECT m.* FROM customer_merges m WHERE m.tenant_id = $1 AND (m.into_customer_id = ANY($2::text[]) OR m.from_customer_id = ANY($2::text[]))
-       ORDER BY m.created_at, m.id`,
-      [tenantId, await membersOf(q, tenantId, rootId)],
-    ),
-  ]);
-  const r = root.rows[0];
-  if (!r) throw new DatongError('CUSTOMER_NOT_FOUND');
+  const res = await q.query<CustomerRow>(LOAD_CUSTOMER_SQL, [tenantId, anyId, now.toISOString(), ORDER_COMPLETED, ORDER_REFUNDED]);
+  const r = res.rows[0];
+  if (!r) throw new DatongError('CUSTOMER_NOT_FOUND', `No customer ${anyId}`);
   const tier = typeof r.traits['tier'] === 'string' ? r.traits['tier'] : null;
+  const members = r.members ?? [r.id];
   return {
     id: r.id,
     traits: r.traits,
-    identities: identities.rows.map((i) => ({
+    identities: (r.identities ?? []).map((i) => ({
       type: i.type,
       collection: i.collection === '' ? null : i.collection,
       value: identityValue(keyring, i),
@@ -83,7 +104,7 @@ export async function loadCustomer(q: Queryable, keyring: Keyring, tenantId: str
       sourceId: i.source_id,
       createdAt: isoReq(i.created_at),
     })),
-    tags: tags.rows.map((t) => ({
+    tags: (r.tags ?? []).map((t) => ({
       name: t.tag,
       source: t.source as 'manual' | 'rule' | 'platform',
       ruleId: t.rule_id,
@@ -92,10 +113,10 @@ export async function loadCustomer(q: Queryable, keyring: Keyring, tenantId: str
     })),
     consent: r.consent,
     tier,
-    counts: { events: counts.rows[0]?.events ?? 0, orders: counts.rows[0]?.orders ?? 0, mergedCustomers: members.length - 1 },
-    spend: spend.rows.map((s) => ({ currency: s.currency, total: formatMinorUnits(BigInt(s.total), s.currency) })),
-    mergedCustomerIds: members.filter((m) => m !== rootId),
-    merges: merges.rows.map((m) => ({
+    counts: { events: r.events, orders: r.orders, mergedCustomers: members.length - 1 },
+    spend: (r.spend ?? []).map((s) => ({ currency: s.currency, total: formatMinorUnits(BigInt(s.total), s.currency) })),
+    mergedCustomerIds: members.filter((m) => m !== r.id),
+    merges: (r.merges ?? []).map((m) => ({
       id: m.id,
       fromCustomerId: m.from_customer_id,
       intoCustomerId: m.into_customer_id,
