@@ -4,6 +4,9 @@ import { recomputeTimeDependentRules } from '../usecases/recompute.js';
 import { processInboxBatch } from './process-inbox.js';
 import { deliverDueWebhooks, dispatchOutbox, type DeliveryOptions } from './webhooks.js';
 
+const VACUUM_EVERY_MS = 10_000;
+const ANALYZE_EVERY_MESSAGES = 100_000;
+
 export interface RunnerOptions {
   readonly batchSize: number;
   readonly pollMs: number;
@@ -41,19 +44,9 @@ export class Runner {
     if (this.#running) return;
     this.#running = true;
     this.#loops = [
-      this.#loop('inbox', async () => {
-        // After a failed batch, take its messages one at a time so a poison message is isolated
-        // (and quarantined after MAX_INBOX_ATTEMPTS) instead of blocking the whole queue.
-        const limit = this.#singles > 0 ? 1 : this.#opts.batchSize;
-        const r = await processInboxBatch(this.#deps, limit);
-        if (r.failed && limit > 1) this.#singles = r.claimed;
-        else if (this.#singles > 0 && r.claimed > 0 && !r.failed) this.#singles--;
-        if (r.processed > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'processed' }, r.processed);
-        const done = Date.now();
-        for (const t of r.receivedAt) this.#opts.metrics?.processingLag.observe((done - t.getTime()) / 1000);
-        if (r.quarantined > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'quarantined' }, r.quarantined);
-        return r.claimed >= limit || r.failed;
-      }),
+      // On PostgreSQL two inbox loops overlap one batch's parsing with another's database work;
+      // the embedded database has a single connection, where a second loop gains nothing.
+      ...Array.from({ length: this.#deps.db.kind === 'postgres' ? 2 : 1 }, () => this.#loop('inbox', () => this.#inboxStep())),
       this.#loop('outbox', async () => (await dispatchOutbox(this.#deps)) > 0),
       this.#loop('webhooks', async () => (await deliverDueWebhooks(this.#deps, { ...this.#opts.delivery, ...(this.#opts.metrics ? { metrics: this.#opts.metrics } : {}) }, this.#opts.webhookConcurrency)) > 0),
     ];
@@ -66,6 +59,43 @@ export class Runner {
     };
     every(this.#opts.tagRecomputeMs, 'tag_recompute', () => recomputeTimeDependentRules(this.#deps));
     every(3_600_000, 'retention', () => this.retention());
+    // PGlite runs no autovacuum: without it the inbox's dead row versions pile up under the
+    // pending-work index and the planner never learns the tables' sizes, so ingestion slows
+    // down as data grows. PostgreSQL servers do this themselves.
+    if (this.#deps.db.kind === 'pglite') every(VACUUM_EVERY_MS, 'vacuum', () => this.vacuumIfBusy());
+  }
+
+  #processedSinceVacuum = 0;
+  #processedSinceAnalyze = 0;
+  #analyzeAt = 2_000;
+
+  /** VACUUM the churning queue tables after activity, ANALYZE the growing ones now and then (embedded database only). */
+  async vacuumIfBusy(): Promise<void> {
+    if (this.#processedSinceVacuum === 0) return;
+    this.#processedSinceVacuum = 0;
+    await this.#deps.db.exec('VACUUM (ANALYZE) inbox, outbox, webhook_deliveries');
+    if (this.#processedSinceAnalyze >= this.#analyzeAt) {
+      // Statistics matter most while tables are small and growing fast: analyze at 2k, 4k, 8k… messages, then every 100k.
+      this.#processedSinceAnalyze = 0;
+      this.#analyzeAt = Math.min(this.#analyzeAt * 2, ANALYZE_EVERY_MESSAGES);
+      await this.#deps.db.exec('VACUUM (ANALYZE) customers, customer_identities, customer_tags; ANALYZE events');
+    }
+  }
+
+  async #inboxStep(): Promise<boolean> {
+    // After a failed batch, take its messages one at a time so a poison message is isolated
+    // (and quarantined after MAX_INBOX_ATTEMPTS) instead of blocking the whole queue.
+    const limit = this.#singles > 0 ? 1 : this.#opts.batchSize;
+    const r = await processInboxBatch(this.#deps, limit);
+    this.#processedSinceVacuum += r.claimed;
+    this.#processedSinceAnalyze += r.claimed;
+    if (r.failed && limit > 1) this.#singles = r.claimed;
+    else if (this.#singles > 0 && r.claimed > 0 && !r.failed) this.#singles--;
+    if (r.processed > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'processed' }, r.processed);
+    const done = Date.now();
+    for (const t of r.receivedAt) this.#opts.metrics?.processingLag.observe((done - t.getTime()) / 1000);
+    if (r.quarantined > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'quarantined' }, r.quarantined);
+    return r.claimed >= limit || r.failed;
   }
 
   /** Deletes processed inbox rows past the dedupe window and stale idempotency keys. */

@@ -67,7 +67,7 @@ CREATE TABLE customers (
   created_at     timestamptz NOT NULL,
   updated_at     timestamptz NOT NULL,
   PRIMARY KEY (tenant_id, id)
-);
+) WITH (fillfactor = 85); -- room on each page for HOT updates of last_seen_at and traits
 CREATE INDEX customers_root ON customers (tenant_id, root_id);
 CREATE INDEX customers_roots_recent ON customers (tenant_id, created_at DESC, id DESC) WHERE merged_into IS NULL;
 CREATE INDEX customers_name ON customers (tenant_id, lower(traits->>'name')) WHERE merged_into IS NULL;
