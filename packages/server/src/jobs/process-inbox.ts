@@ -28,6 +28,8 @@ export const INBOX_PROCESSED = 1;
 export const INBOX_QUARANTINED = 2;
 /** A message whose processing failed this many times goes to quarantine instead of blocking the queue. */
 export const MAX_INBOX_ATTEMPTS = 3;
+/** last_seen_at is kept to this precision (see processTenantMessages). */
+export const LAST_SEEN_GRANULARITY_MS = 60_000;
 
 export interface InboxRow {
   id: number;
@@ -227,6 +229,7 @@ export async function processTenantMessages(
 
   // Load the part of the identity graph this batch touches.
   const graph = new IdentityGraph(rules);
+  const storedSeen = new Map<string, { fs: number; ls: number }>();
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
   if (allKeys.length > 0) {
     // Explicit arrays and index probes only: these plans stay right even before the planner has
@@ -239,11 +242,14 @@ export async function processTenantMessages(
     );
     if (owners.rows.length > 0) {
       const roots = [...new Set(owners.rows.map((o) => o.root_id))];
-      const members = await q.query<{ id: string; root_id: string; merged_into: string | null }>(
-        'SELECT id, root_id, merged_into FROM customers WHERE tenant_id = $1 AND root_id = ANY($2::text[])',
+      const members = await q.query<{ id: string; root_id: string; merged_into: string | null; first_seen_at: Date | string; last_seen_at: Date | string }>(
+        'SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = ANY($2::text[])',
         [tenantId, roots],
       );
-      for (const m of members.rows) graph.addMember(m.id, m.root_id, m.merged_into);
+      for (const m of members.rows) {
+        graph.addMember(m.id, m.root_id, m.merged_into);
+        storedSeen.set(m.id, { fs: new Date(m.first_seen_at).getTime(), ls: new Date(m.last_seen_at).getTime() });
+      }
       for (const o of owners.rows) graph.addIdentity({ type: o.type, key: o.value_index }, o.customer_id);
       const limited = await q.query<{ value_index: string; type: IdentityRef['type']; customer_id: string }>(
         `SELECT value_index, type, customer_id FROM customer_identities
@@ -380,12 +386,49 @@ export async function processTenantMessages(
     processedInbox.push(Number(row.id));
   }
 
+  // Own traits per member, merged traits per (final) root, first/last seen on both.
+  const updates = new Map<string, { id: string; own: Record<string, unknown>; tr: Record<string, unknown>; fs: string | null; ls: string | null }>();
+  const upd = (id: string) => {
+    let u = updates.get(id);
+    if (!u) updates.set(id, (u = { id, own: {}, tr: {}, fs: null, ls: null }));
+    return u;
+  };
+  for (const op of traitOps) {
+    Object.assign(upd(op.member).own, op.traits);
+    Object.assign(upd(graph.rootOf(op.member)).tr, op.traits);
+  }
+  for (const [member, s] of seen) {
+    for (const id of new Set([member, graph.rootOf(member)])) {
+      const u = upd(id);
+      const fs = new Date(s.fs).toISOString();
+      const ls = new Date(s.ls).toISOString();
+      u.fs = u.fs === null || fs < u.fs ? fs : u.fs;
+      u.ls = u.ls === null || ls > u.ls ? ls : u.ls;
+    }
+  }
+  // New customers are inserted with their final values; an existing customer's row is rewritten
+  // only when its traits change, it was seen earlier than known, or it was seen more than a
+  // minute after its last_seen_at (last_seen_at is kept to the minute: most events of an active
+  // customer then cost no customer-row update).
+  const created = new Set(newCustomers.map((c) => c.id));
+  const rowUpdates = [...updates.values()].filter((u) => {
+    if (created.has(u.id)) return false;
+    if (Object.keys(u.own).length > 0 || Object.keys(u.tr).length > 0) return true;
+    const stored = storedSeen.get(u.id);
+    if (!stored) return true;
+    return (u.fs !== null && Date.parse(u.fs) < stored.fs) || (u.ls !== null && Date.parse(u.ls) > stored.ls + LAST_SEEN_GRANULARITY_MS);
+  });
+
   // Persist, in dependency order: new customers, merges (which move roots), identities, traits, events.
   if (newCustomers.length > 0) {
+    const rows = newCustomers.map((c) => {
+      const u = updates.get(c.id);
+      return { id: c.id, fs: u?.fs ?? c.at, ls: u?.ls ?? c.at, own: u?.own ?? {}, tr: u?.tr ?? {} };
+    });
     await q.query(
-      `INSERT INTO customers (tenant_id, id, root_id, first_seen_at, last_seen_at, created_at, updated_at)
-       SELECT $1, x.id, x.id, x.at, x.at, $2, $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, at timestamptz)`,
-      [tenantId, nowIso, JSON.stringify(newCustomers)],
+      `INSERT INTO customers (tenant_id, id, root_id, own_traits, traits, first_seen_at, last_seen_at, created_at, updated_at)
+       SELECT $1, x.id, x.id, x.own, x.tr, x.fs, x.ls, $2, $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)`,
+      [tenantId, nowIso, JSON.stringify(rows)],
     );
   }
   for (const m of merges) {
@@ -415,27 +458,7 @@ export async function processTenantMessages(
       [tenantId, nowIso, JSON.stringify(newIdentities)],
     );
   }
-  // Own traits per member, merged traits per (final) root, first/last seen on both.
-  const updates = new Map<string, { id: string; own: Record<string, unknown>; tr: Record<string, unknown>; fs: string | null; ls: string | null }>();
-  const upd = (id: string) => {
-    let u = updates.get(id);
-    if (!u) updates.set(id, (u = { id, own: {}, tr: {}, fs: null, ls: null }));
-    return u;
-  };
-  for (const op of traitOps) {
-    Object.assign(upd(op.member).own, op.traits);
-    Object.assign(upd(graph.rootOf(op.member)).tr, op.traits);
-  }
-  for (const [member, s] of seen) {
-    for (const id of new Set([member, graph.rootOf(member)])) {
-      const u = upd(id);
-      const fs = new Date(s.fs).toISOString();
-      const ls = new Date(s.ls).toISOString();
-      u.fs = u.fs === null || fs < u.fs ? fs : u.fs;
-      u.ls = u.ls === null || ls > u.ls ? ls : u.ls;
-    }
-  }
-  if (updates.size > 0) {
+  if (rowUpdates.length > 0) {
     await q.query(
       `UPDATE customers c SET own_traits = c.own_traits || u.own, traits = c.traits || u.tr,
               first_seen_at = LEAST(c.first_seen_at, coalesce(u.fs, c.first_seen_at)),
@@ -443,7 +466,7 @@ export async function processTenantMessages(
               updated_at = CASE WHEN u.own <> '{}'::jsonb OR u.tr <> '{}'::jsonb THEN $2::timestamptz ELSE c.updated_at END
        FROM jsonb_to_recordset($3::jsonb) AS u(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)
        WHERE c.tenant_id = $1 AND c.id = u.id`,
-      [tenantId, nowIso, JSON.stringify([...updates.values()])],
+      [tenantId, nowIso, JSON.stringify(rowUpdates)],
     );
   }
   if (events.length > 0) {

@@ -194,6 +194,26 @@ describe('customer 360 reads', () => {
   });
 });
 
+describe('first and last seen', () => {
+  it('keeps first seen exact and last seen to the minute', async () => {
+    const at = (s: number) => new Date(Date.parse('2026-09-01T08:00:00Z') + s * 1000).toISOString();
+    await send(h, web.writeKey, [{ type: 'track', messageId: 'seen-1', userId: 'seen-user', event: 'A', timestamp: at(0) }]);
+    await h.drain();
+    await send(h, web.writeKey, [{ type: 'track', messageId: 'seen-2', userId: 'seen-user', event: 'B', timestamp: at(20) }]);
+    await h.drain();
+    let c = (await lookup('user_id', 'seen-user')).json();
+    // 20 s later: within the minute, the row is not rewritten.
+    expect([c.firstSeenAt, c.lastSeenAt]).toEqual([at(0), at(0)]);
+    await send(h, web.writeKey, [
+      { type: 'track', messageId: 'seen-3', userId: 'seen-user', event: 'C', timestamp: at(300) },
+      { type: 'track', messageId: 'seen-4', userId: 'seen-user', event: 'Late', timestamp: at(-3600) },
+    ]);
+    await h.drain();
+    c = (await lookup('user_id', 'seen-user')).json();
+    expect([c.firstSeenAt, c.lastSeenAt]).toEqual([at(-3600), at(300)]);
+  });
+});
+
 describe('security of customer data', () => {
   it('keeps tenants apart: another tenant cannot read, find or tag this customer', async () => {
     await send(h, web.writeKey, [{ type: 'identify', messageId: 'iso-1', userId: 'iso-user', traits: { phone: '13300001111', name: 'Private' } }]);
