@@ -28,6 +28,13 @@ export async function loadEnabledRules(q: Queryable, tenantId: string): Promise<
 
 const DAY_MS = 86_400_000;
 
+/** A constant as an SQL string literal (only for our own constants, never for user input). */
+function sqlString(v: string): string {
+  return `'${v.replace(/'/g, "''")}'`;
+}
+/** The predicate of the partial index events_orders, written exactly as in the migration. */
+const ORDER_EVENTS_SQL = `e.event IN (${sqlString(ORDER_COMPLETED)}, ${sqlString(ORDER_REFUNDED)})`;
+
 /** One leaf's value for each of `roots` (aggregated over each root's merged customers). */
 async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, roots: readonly string[], now: Date): Promise<Map<string, LeafValue>> {
   const out = new Map<string, LeafValue>();
@@ -54,19 +61,19 @@ async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, r
       return out;
     }
     case 'order_count': {
-      params.push(ORDER_COMPLETED);
-      const sql = `SELECT c.root_id AS root, count(*)::int AS v ${base} AND e.event = $${params.length}${since(leaf.withinDays)} GROUP BY c.root_id`;
+      // Literal event names (not parameters) so the planner can use the partial index events_orders.
+      const sql = `SELECT c.root_id AS root, count(*)::int AS v ${base} AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)}${since(leaf.withinDays)} GROUP BY c.root_id`;
       const r = await q.query<{ root: string; v: number }>(sql, params);
       for (const root of roots) out.set(root, 0);
       for (const row of r.rows) out.set(row.root, row.v);
       return out;
     }
     case 'total_spend': {
-      params.push(ORDER_COMPLETED, ORDER_REFUNDED, leaf.currency ?? 'CNY');
+      params.push(leaf.currency ?? 'CNY');
       const n = params.length;
       const sql = `SELECT c.root_id AS root,
-                     coalesce(sum(CASE WHEN e.event = $${n - 2} THEN e.amount_minor ELSE -e.amount_minor END), 0)::text AS v
-                   ${base} AND e.event IN ($${n - 2}, $${n - 1}) AND e.currency = $${n} AND e.amount_minor IS NOT NULL${since(leaf.withinDays)}
+                     coalesce(sum(CASE WHEN e.event = ${sqlString(ORDER_COMPLETED)} THEN e.amount_minor ELSE -e.amount_minor END), 0)::text AS v
+                   ${base} AND ${ORDER_EVENTS_SQL} AND e.currency = $${n} AND e.amount_minor IS NOT NULL${since(leaf.withinDays)}
                    GROUP BY c.root_id`;
       const r = await q.query<{ root: string; v: string }>(sql, params);
       for (const root of roots) out.set(root, 0n);
@@ -74,8 +81,7 @@ async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, r
       return out;
     }
     case 'days_since_last_order': {
-      params.push(ORDER_COMPLETED);
-      const sql = `SELECT c.root_id AS root, max(e.occurred_at) AS v ${base} AND e.event = $${params.length} GROUP BY c.root_id`;
+      const sql = `SELECT c.root_id AS root, max(e.occurred_at) AS v ${base} AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)} GROUP BY c.root_id`;
       const r = await q.query<{ root: string; v: Date | string }>(sql, params);
       for (const root of roots) out.set(root, null);
       for (const row of r.rows) out.set(row.root, Math.floor((now.getTime() - new Date(row.v).getTime()) / DAY_MS));
