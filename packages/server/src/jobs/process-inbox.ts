@@ -230,6 +230,8 @@ export async function processTenantMessages(
   // Load the part of the identity graph this batch touches.
   const graph = new IdentityGraph(rules);
   const storedSeen = new Map<string, { fs: number; ls: number }>();
+  /** Each known customer's root before this batch (new customers: themselves), to write only what moved. */
+  const originalRoot = new Map<string, string>();
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
   if (allKeys.length > 0) {
     // Explicit arrays and index probes only: these plans stay right even before the planner has
@@ -248,6 +250,7 @@ export async function processTenantMessages(
       );
       for (const m of members.rows) {
         graph.addMember(m.id, m.root_id, m.merged_into);
+        originalRoot.set(m.id, m.root_id);
         storedSeen.set(m.id, { fs: new Date(m.first_seen_at).getTime(), ls: new Date(m.last_seen_at).getTime() });
       }
       for (const o of owners.rows) graph.addIdentity({ type: o.type, key: o.value_index }, o.customer_id);
@@ -286,6 +289,7 @@ export async function processTenantMessages(
     const occurred = msg.occurredAt.getTime();
     if (res.created) {
       newCustomers.push({ id: res.customerId, at: msg.occurredAt.toISOString() });
+      originalRoot.set(res.customerId, res.customerId);
       createdRoots.add(res.customerId);
     }
     for (const ref of res.linked) {
@@ -431,22 +435,42 @@ export async function processTenantMessages(
       [tenantId, nowIso, JSON.stringify(rows)],
     );
   }
-  for (const m of merges) {
-    await q.query('UPDATE customers SET root_id = $3, updated_at = $4 WHERE tenant_id = $1 AND root_id = $2', [tenantId, m.from, m.into, nowIso]);
+  if (merges.length > 0) {
+    // Set-based, whatever the number of merges: (1) each final root absorbs the profiles and
+    // seen times of the roots merged into it (its own traits win), (2) every customer whose
+    // root changed gets its final root, (3) merge edges, (4) history rows.
+    const absorbed = merges.map((m) => ({ id: m.from, root: graph.rootOf(m.from) }));
     await q.query(
-      `UPDATE customers SET merged_into = $3, merged_at = $4 WHERE tenant_id = $1 AND id = $2`,
-      [tenantId, m.from, m.into, nowIso],
+      `WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(id text, root text)),
+       agg AS (SELECT x.root, min(f.first_seen_at) AS fs, max(f.last_seen_at) AS ls
+               FROM x JOIN customers f ON f.tenant_id = $1 AND f.id = x.id GROUP BY x.root),
+       tr AS (SELECT x.root, jsonb_object_agg(e.key, e.value) AS traits
+              FROM x JOIN customers f ON f.tenant_id = $1 AND f.id = x.id CROSS JOIN LATERAL jsonb_each(f.traits) e GROUP BY x.root)
+       UPDATE customers i SET traits = coalesce(tr.traits, '{}'::jsonb) || i.traits, first_seen_at = LEAST(i.first_seen_at, agg.fs),
+              last_seen_at = GREATEST(i.last_seen_at, agg.ls), updated_at = $2
+       FROM agg LEFT JOIN tr ON tr.root = agg.root WHERE i.tenant_id = $1 AND i.id = agg.root`,
+      [tenantId, nowIso, JSON.stringify(absorbed)],
+    );
+    const moved: { id: string; root: string }[] = [];
+    for (const [id, before] of originalRoot) {
+      const after = graph.rootOf(id);
+      if (after !== before) moved.push({ id, root: after });
+    }
+    await q.query(
+      `UPDATE customers c SET root_id = x.root, updated_at = $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, root text)
+       WHERE c.tenant_id = $1 AND c.id = x.id`,
+      [tenantId, nowIso, JSON.stringify(moved)],
     );
     await q.query(
-      `UPDATE customers i SET traits = f.traits || i.traits, first_seen_at = LEAST(i.first_seen_at, f.first_seen_at),
-              last_seen_at = GREATEST(i.last_seen_at, f.last_seen_at), updated_at = $4
-       FROM customers f WHERE i.tenant_id = $1 AND i.id = $3 AND f.tenant_id = $1 AND f.id = $2`,
-      [tenantId, m.from, m.into, nowIso],
+      `UPDATE customers c SET merged_into = x.into, merged_at = $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, "into" text)
+       WHERE c.tenant_id = $1 AND c.id = x.id`,
+      [tenantId, nowIso, JSON.stringify(merges.map((m) => ({ id: m.from, into: m.into })))],
     );
     await q.query(
       `INSERT INTO customer_merges (tenant_id, id, from_customer_id, into_customer_id, identifier_type, identifier_index, rule, source_id, message_id, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'shared_identifier', $7, $8, $9)`,
-      [tenantId, m.id, m.from, m.into, m.type, m.index, m.source_id, m.message_id, nowIso],
+       SELECT $1, x.id, x.from, x.into, x.type, x.index, 'shared_identifier', x.source_id, x.message_id, $2
+       FROM jsonb_to_recordset($3::jsonb) AS x(id text, "from" text, "into" text, type text, index text, source_id text, message_id text)`,
+      [tenantId, nowIso, JSON.stringify(merges)],
     );
   }
   if (newIdentities.length > 0) {

@@ -68,6 +68,34 @@ describe('OneID over HTTP', () => {
     expect(again.json().code).toBe('MERGE_NOT_FOUND');
   });
 
+  it('applies a chain of merges inside one batch, then unmerges them one at a time', async () => {
+    await send(h, web.writeKey, [
+      { type: 'track', messageId: 'ch-0a', anonymousId: 'ch-a1', event: 'E', traits: {} },
+      { type: 'identify', messageId: 'ch-0b', anonymousId: 'ch-a2', traits: { city: 'Hangzhou' } },
+      { type: 'track', messageId: 'ch-0c', anonymousId: 'ch-a3', event: 'E' },
+    ]);
+    await h.drain();
+    const ids = async () => Promise.all(['ch-a1', 'ch-a2', 'ch-a3'].map(async (a) => (await lookup('anonymous_id', a)).json().id as string));
+    const before = await ids();
+    expect(new Set(before).size).toBe(3);
+    await send(h, web.writeKey, [
+      { type: 'identify', messageId: 'ch-1', anonymousId: 'ch-a1', userId: 'ch-user', traits: { name: 'Chain' } },
+      { type: 'identify', messageId: 'ch-2', anonymousId: 'ch-a2', userId: 'ch-user' },
+      { type: 'alias', messageId: 'ch-3', previousId: 'ch-a3', userId: 'ch-user' },
+    ]);
+    await h.drain();
+    const after = await ids();
+    expect(new Set(after).size).toBe(1);
+    const c = (await get(`/v1/customers/${after[0]}`)).json();
+    expect(c.merges).toHaveLength(2);
+    expect(c.traits).toEqual({ name: 'Chain', city: 'Hangzhou' });
+    expect(c.counts.events).toBe(6);
+    await h.inject({ method: 'POST', url: `/v1/customers/${c.id}/unmerge`, headers: bearer(h.adminKey), payload: {} });
+    await h.inject({ method: 'POST', url: `/v1/customers/${c.id}/unmerge`, headers: bearer(h.adminKey), payload: {} });
+    expect(new Set(await ids()).size).toBe(3);
+    expect((await get(`/v1/customers/${before[1]}`)).json().traits).toEqual({ city: 'Hangzhou' });
+  });
+
   it('does not merge two people who share a family email (merge protection) and records the conflict', async () => {
     await send(h, web.writeKey, [
       { type: 'identify', messageId: 'fam-1', userId: 'mom', traits: { phone: '13700000001', email: 'family@example.com' } },
