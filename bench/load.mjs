@@ -73,8 +73,9 @@ export async function sendAll({ base, path, headers, bodies, concurrency, expect
 /**
  * Open loop: sends body i at start + i / perSecond seconds whatever the answers do (paced),
  * with at most `maxInFlight` requests outstanding (beyond that a send waits, and counts as late).
+ * Nothing is sent after `stopAfterMs`: a server that fell behind is not given the rest.
  */
-export async function sendPaced({ base, path, headers, bodies, perSecond, maxInFlight = 200 }) {
+export async function sendPaced({ base, path, headers, bodies, perSecond, maxInFlight = 200, stopAfterMs = Number.POSITIVE_INFINITY }) {
   const agent = makeAgent(maxInFlight);
   const interval = 1000 / perSecond;
   const statuses = {};
@@ -86,13 +87,17 @@ export async function sendPaced({ base, path, headers, bodies, perSecond, maxInF
   const waiting = [];
   const pending = [];
   const start = performance.now();
+  let sent = 0;
   for (let i = 0; i < bodies.length; i++) {
+    if (performance.now() - start > stopAfterMs) break;
     const due = start + i * interval;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     else if (wait < -interval) late++;
     while (inFlight >= maxInFlight) await new Promise((r) => waiting.push(r));
+    if (performance.now() - start > stopAfterMs) break;
     inFlight++;
+    sent++;
     const s = performance.now();
     pending.push(
       request(agent, base, 'POST', path, headers, bodies[i])
@@ -118,6 +123,7 @@ export async function sendPaced({ base, path, headers, bodies, perSecond, maxInF
     sendWindowMs: sentBy - start,
     endMs: performance.timeOrigin + end,
     requests: bodies.length,
+    sent,
     late,
     statuses,
     accepted,

@@ -3,25 +3,22 @@
 // Method and results: docs/benchmarks.md. Options (environment):
 //   BENCH_QUICK=1          smoke run (~2 min): small sizes, one repeat
 //   BENCH_CUSTOMERS=N      customers loaded for the lookup test (default 1,000,000; quick 20,000)
-//   BENCH_EVENTS=N         events per ingest run (default 60,000; quick 5,000)
+//   BENCH_EVENTS=N         events per ingest run (default 40,000; quick 5,000)
 //   BENCH_REPEATS=N        repeats of each measurement (default 3; quick 1)
 //   BENCH_DBS=pglite,postgres   which databases
 //   BENCH_SKIP_BUILD=1     do not run `npm run build` first
-//   BENCH_PROFILE=1        diagnosis run instead: one ingest run per database with the server
-//                          child under --cpu-prof and every SQL statement timed
-import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+//   BENCH_PROFILE=1        diagnosis run instead: one ingest run and one lookup run per database
+//                          with a CPU profile of the server child and every SQL statement timed
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { getLoop, request, sendAll, sendPaced } from './load.mjs';
+import { basicAuth, cleanup, cpuDelta, cpuSnapshot, createTagRule, log, root, serverEnv, snapshotBuild, sourceFingerprint, startChild, startPostgres, waitProcessed } from './harness.mjs';
+import { getLoop, sendAll, sendPaced } from './load.mjs';
 import { num, percentile, spread, summary } from './stats.mjs';
 import { describeMix, generateMessages, LOOKUP_PHONE_PREFIX, toBatches } from './workload.mjs';
 import { summarizeProfile } from './profile-summary.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
 const QUICK = env.BENCH_QUICK === '1';
 const PROFILE = env.BENCH_PROFILE === '1';
@@ -33,7 +30,7 @@ const cfg = {
   repeats: PROFILE ? 1 : int(env.BENCH_REPEATS, QUICK ? 1 : 3),
   batchSize: 100,
   concurrency: 20,
-  ingestEvents: int(env.BENCH_EVENTS, QUICK ? 5_000 : 60_000),
+  ingestEvents: int(env.BENCH_EVENTS, QUICK ? 5_000 : 40_000),
   rawRowsPerInsert: 500,
   latencyEventsPerSecond: 2_000,
   latencySeconds: QUICK ? 5 : 20,
@@ -52,194 +49,8 @@ const TARGETS = {
   pgliteProcessed: 4_000,
 };
 
-const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
-
 // ---------------------------------------------------------------------------------------------
 // Child processes and the throwaway PostgreSQL: every one is stopped by PID (or data dir) at exit.
-
-const children = new Set();
-let pgDir = null;
-let cleanedUp = false;
-
-function stopPostgres() {
-  if (!pgDir) return;
-  const dir = pgDir;
-  pgDir = null;
-  spawnSync('bash', [path.join(root, 'scripts/pg.sh'), 'stop', dir], { stdio: 'inherit' });
-}
-
-async function cleanup() {
-  if (cleanedUp) return;
-  cleanedUp = true;
-  for (const c of [...children]) await c.stop();
-  stopPostgres();
-}
-
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    log(`${sig}: stopping children and PostgreSQL`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-/** Forks `file` with an IPC channel, waits for its first JSON line on stdout. */
-async function startChild(name, file, childEnv, execArgv = []) {
-  const proc = fork(file, [], { env: childEnv, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: root });
-  let stderr = '';
-  proc.stderr.on('data', (d) => {
-    stderr = (stderr + d.toString()).slice(-20_000);
-  });
-  const pending = new Map();
-  let nextId = 1;
-  proc.on('message', (m) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    if (m.ok) p.resolve(m.result);
-    else p.reject(new Error(`${name}: ${m.error}`));
-  });
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
-  void exited.then(({ code, signal }) => {
-    for (const p of pending.values()) p.reject(new Error(`${name} exited (code ${code}, signal ${signal}). stderr:\n${stderr.slice(-3000)}`));
-    pending.clear();
-  });
-  const child = {
-    name,
-    pid: proc.pid,
-    proc,
-    info: null,
-    stderr: () => stderr,
-    rpc(cmd, args, timeoutMs = 600_000) {
-      return new Promise((resolve, reject) => {
-        const id = nextId++;
-        const t = setTimeout(() => {
-          pending.delete(id);
-          reject(new Error(`${name}: ${cmd} timed out after ${timeoutMs} ms`));
-        }, timeoutMs);
-        pending.set(id, {
-          resolve: (v) => {
-            clearTimeout(t);
-            resolve(v);
-          },
-          reject: (e) => {
-            clearTimeout(t);
-            reject(e);
-          },
-        });
-        proc.send({ id, cmd, args });
-      });
-    },
-    async stop() {
-      if (!children.has(child)) return;
-      children.delete(child);
-      if (proc.exitCode === null && proc.signalCode === null) {
-        try {
-          process.kill(proc.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-        const done = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 60_000))]);
-        if (done === null) {
-          log(`${name} (pid ${proc.pid}) did not stop in 60 s: SIGKILL`);
-          try {
-            process.kill(proc.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-          await exited;
-        }
-      }
-    },
-  };
-  children.add(child);
-  child.info = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in 180 s. stderr:\n${stderr.slice(-3000)}`)), 180_000);
-    proc.stdout.on('data', (d) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0 && child.info === null) {
-        clearTimeout(timer);
-        try {
-          resolve(JSON.parse(out.slice(0, nl)));
-        } catch (e) {
-          reject(new Error(`${name} printed ${out.slice(0, 300)}: ${e}`));
-        }
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before starting. stderr:\n${stderr.slice(-3000)}`));
-    });
-  });
-  return child;
-}
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc: where the machine's two cores went during a measurement.
-
-const TICK = 100; // USER_HZ on Linux
-function procCpuMs(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
-  } catch {
-    return 0;
-  }
-}
-function postgresPids() {
-  const out = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim().startsWith('postgres')) out.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-function cpuSnapshot(serverPid) {
-  const pg = postgresPids().reduce((a, p) => a + procCpuMs(p), 0);
-  const me = process.cpuUsage();
-  return { at: Date.now(), server: procCpuMs(serverPid), postgres: pg, loadgen: (me.user + me.system) / 1000 };
-}
-function cpuDelta(a, b) {
-  const wall = b.at - a.at;
-  const pct = (x) => Math.round((x / wall) * 100);
-  // Postgres backends that exited between snapshots are not counted (ours live for the run).
-  return { wallMs: wall, serverPct: pct(b.server - a.server), postgresPct: pct(Math.max(0, b.postgres - a.postgres)), loadgenPct: pct(b.loadgen - a.loadgen) };
-}
-
-// ---------------------------------------------------------------------------------------------
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Waits until the workers have finished `expected` more messages than `base` (in-process counter). */
-async function waitProcessed(server, base, expected, label) {
-  let last = -1;
-  let lastChange = Date.now();
-  for (;;) {
-    const p = await server.rpc('progress');
-    const done = p.done - base;
-    if (done >= expected) return p.now;
-    if (done !== last) {
-      last = done;
-      lastChange = Date.now();
-    } else if (Date.now() - lastChange > 90_000) {
-      throw new Error(`${label}: processing stalled at ${done}/${expected} for 90 s. server stderr:\n${server.stderr().slice(-3000)}`);
-    }
-    await sleep(50);
-  }
-}
-
-async function createTagRule(server) {
-  const r = await request(undefined, server.info.url, 'POST', '/v1/tag-rules', { authorization: `Bearer ${server.info.adminKey}` }, Buffer.from(
-    JSON.stringify({ name: 'Spent 1,000 CNY', tag: 'vip', condition: { type: 'total_spend', currency: 'CNY', op: 'gte', value: '1000' } }),
-  ));
-  if (r.status !== 200 && r.status !== 201) throw new Error(`creating the tag rule: ${r.status} ${r.body}`);
-}
 
 function latencyStats(ms) {
   return { p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms.length ? Math.max(...ms) : null };
@@ -294,30 +105,37 @@ async function latencyRun(server, db, r) {
   const src = await server.rpc('newSource', { name: `bench latency ${r}` });
   const base = (await server.rpc('progress')).done;
   const cpu0 = cpuSnapshot(server.pid);
-  const sent = await sendPaced({ base: server.info.url, path: '/v1/batch', headers: basicAuth(src.writeKey), bodies, perSecond: cfg.latencyEventsPerSecond / cfg.batchSize });
+  const perSecond = cfg.latencyEventsPerSecond / cfg.batchSize;
+  // Offered for latencySeconds (+2 s grace): batches a saturated server was not ready for by then are not sent.
+  // At most 2 s of offered load in flight: a client does not queue more than that on a server that stopped answering.
+  const sent = await sendPaced({ base: server.info.url, path: '/v1/batch', headers: basicAuth(src.writeKey), bodies, perSecond, maxInFlight: 2 * perSecond, stopAfterMs: (cfg.latencySeconds + 2) * 1000 });
   if (sent.errorCount > 0) throw new Error(`latency ${db}#${r}: ${sent.errorCount} failed requests, e.g. ${sent.errors.join(' | ')}`);
   await waitProcessed(server, base, sent.accepted, `latency ${db}#${r}`);
   const cpu1 = cpuSnapshot(server.pid);
-  const st = await server.rpc('runStats', { sourceId: src.sourceId });
-  const acceptWindowS = (st.last_received_ms - st.first_received_ms) / 1000;
+  const st = await server.rpc('runStats', { sourceId: src.sourceId, schedule: { startMs: sent.startMs, msPerBatch: 1000 / perSecond, batchSize: cfg.batchSize } });
+  const acceptSeconds = (sent.endMs - sent.startMs) / 1000;
   const res = {
     events: count,
     offeredRate: cfg.latencyEventsPerSecond,
-    achievedAcceptRate: count / (sent.sendWindowMs / 1000),
-    processedRate: st.processed / ((st.last_processed_ms - st.first_received_ms) / 1000),
-    acceptWindowSeconds: acceptWindowS,
-    drainAfterLastAcceptMs: st.last_processed_ms - st.last_received_ms,
+    notSent: (bodies.length - sent.sent) * cfg.batchSize,
+    // Until the last 200 came back: a saturated server accepts later than it was asked to.
+    achievedAcceptRate: sent.accepted / acceptSeconds,
+    processedRate: st.processed / ((st.last_processed_ms - sent.startMs) / 1000),
+    acceptSeconds,
+    drainAfterLastAcceptMs: st.last_processed_ms - Math.max(st.last_received_ms, sent.endMs),
     lateSends: sent.late,
     p50Ms: st.p50_ms,
     p99Ms: st.p99_ms,
     maxMs: st.max_ms,
+    sendToProcessedMs: { p50: st.send_p50_ms, p99: st.send_p99_ms },
     httpLatencyMs: latencyStats(sent.latencies),
     quarantined: st.quarantined,
     cpu: cpuDelta(cpu0, cpu1),
   };
-  // Kept up = the sender was never held back and the backlog after the last send cleared within 1 s.
-  res.keptUp = sent.late === 0 && res.drainAfterLastAcceptMs < 1_000;
-  log(`${db} latency #${r + 1}: p50 ${num(res.p50Ms)} ms, p99 ${num(res.p99Ms)} ms, processed ${num(res.processedRate)} ev/s, kept up: ${res.keptUp}`);
+  // Kept up = every batch was accepted within 1 s of the offered window and the backlog after
+  // the last accept cleared within 1 s.
+  res.keptUp = res.notSent === 0 && acceptSeconds <= cfg.latencySeconds + 1 && res.drainAfterLastAcceptMs < 1_000;
+  log(`${db} latency #${r + 1}: accept→processed p50 ${num(res.p50Ms)} ms, p99 ${num(res.p99Ms)} ms; send→processed p99 ${num(res.sendToProcessedMs.p99)} ms; accepted ${num(res.achievedAcceptRate)} ev/s, processed ${num(res.processedRate)} ev/s, kept up: ${res.keptUp}`);
   return res;
 }
 
@@ -335,10 +153,6 @@ async function lookupRun(server, db, r, n) {
   const res = { requests: out.requests, rate: out.requests / (out.ms / 1000), latencyMs: latencyStats(out.latencies), cpu: cpuDelta(cpu0, cpu1) };
   log(`${db} lookups #${r + 1}: ${num(res.rate)} /s, p99 ${num(res.latencyMs.p99)} ms`);
   return res;
-}
-
-function basicAuth(writeKey) {
-  return { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` };
 }
 
 async function bareFastifyRuns() {
@@ -367,26 +181,12 @@ async function bareFastifyRuns() {
 
 async function runDatabase(db, pgUrl) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `datong-bench-${db}-`));
-  const childEnv = {
-    ...env,
-    NODE_ENV: 'production',
-    DATONG_DATA_DIR: dataDir,
-    DATONG_MASTER_KEY: randomBytes(32).toString('base64'),
-    DATONG_ADMIN_KEY: `dtk_bench_${randomBytes(12).toString('hex')}`,
-    DATONG_LOG_LEVEL: 'warn',
-  };
-  delete childEnv.DATABASE_URL;
-  if (db === 'postgres') {
-    const name = `datong_bench_${Date.now()}`;
-    await createDatabase(pgUrl, name);
-    childEnv.DATABASE_URL = pgUrl.replace(/\/[^/]*$/, `/${name}`);
-  }
+  const childEnv = { ...(await serverEnv(db, pgUrl, dataDir)), BENCH_SERVER_ENTRY: serverEntry };
   const execArgv = [];
   let profDir = null;
   if (PROFILE) {
     profDir = path.join(root, 'bench/results', `profile-${stamp}-${db}`);
     mkdirSync(profDir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
     childEnv.BENCH_SQL_TIMING = '1';
   }
   const result = { db, rawInsert: [], ingest: [], latency: [], load: null, lookups: [] };
@@ -399,14 +199,25 @@ async function runDatabase(db, pgUrl) {
     log(`${db}: ${result.info.version.split(',')[0]} on ${server.info.url} (pid ${server.pid})`);
     await createTagRule(server);
     if (PROFILE) {
+      await server.rpc('profileStart');
       result.ingest.push(await ingestRun(server, db, 0));
-      result.sqlTiming = await server.rpc('sqlTiming');
+      result.profiles = { ingest: await server.rpc('profileStop', { file: path.join(profDir, 'ingest.cpuprofile') }) };
+      result.sqlTiming = { ingest: await server.rpc('sqlTiming', { reset: true }) };
+      const n = Math.min(cfg.customers, 100_000);
+      await server.rpc('seedCustomers', { n, perStatement: cfg.customersPerStatement }, 3_600_000);
+      await server.rpc('sqlTiming', { reset: true });
+      await server.rpc('profileStart');
+      result.lookups.push(await lookupRun(server, db, 0, n));
+      result.profiles.lookups = await server.rpc('profileStop', { file: path.join(profDir, 'lookups.cpuprofile') });
+      result.sqlTiming.lookups = await server.rpc('sqlTiming', { reset: true });
       return result;
     }
     for (let r = 0; r < cfg.repeats; r++) {
       const raw = await server.rpc('rawInsert', { count: cfg.ingestEvents, runNo: r, tag: `${db[0]}r${r}`, table: 'bench_raw_events', rowsPerInsert: cfg.rawRowsPerInsert });
-      const res = { rows: raw.rows, seconds: raw.ms / 1000, rowsPerSecond: raw.rows / (raw.ms / 1000) };
-      log(`${db} raw INSERT #${r + 1}: ${num(res.rowsPerSecond)} rows/s`);
+      const rate = (x) => x.rows / (x.ms / 1000);
+      const res = { rows: raw.unnest.rows, valuesRowsPerSecond: rate(raw.values), unnestRowsPerSecond: rate(raw.unnest) };
+      res.rowsPerSecond = Math.max(res.valuesRowsPerSecond, res.unnestRowsPerSecond);
+      log(`${db} raw INSERT #${r + 1}: ${num(res.unnestRowsPerSecond)} rows/s (unnest), ${num(res.valuesRowsPerSecond)} rows/s (VALUES)`);
       result.rawInsert.push(res);
     }
     for (let r = 0; r < cfg.repeats; r++) result.ingest.push(await ingestRun(server, db, r));
@@ -414,7 +225,7 @@ async function runDatabase(db, pgUrl) {
     log(`${db}: loading ${num(cfg.customers, 0)} customers (${num(cfg.customersPerStatement, 0)} rows a statement)`);
     const cpu0 = cpuSnapshot(server.pid);
     const load = await server.rpc('seedCustomers', { n: cfg.customers, perStatement: cfg.customersPerStatement }, 3_600_000);
-    result.load = { customers: load.n, seconds: load.loadMs / 1000, analyzeSeconds: load.analyzeMs / 1000, rowsPerSecond: (2 * load.n) / (load.loadMs / 1000), cpu: cpuDelta(cpu0, cpuSnapshot(server.pid)) };
+    result.load = { customers: load.n, seconds: load.loadMs / 1000, vacuumAnalyzeSeconds: load.vacuumAnalyzeMs / 1000, rowsPerSecond: (2 * load.n) / (load.loadMs / 1000), cpu: cpuDelta(cpu0, cpuSnapshot(server.pid)) };
     log(`${db}: loaded in ${num(result.load.seconds)} s (${num(result.load.rowsPerSecond)} rows/s into customers + customer_identities)`);
     for (let r = 0; r < cfg.repeats; r++) result.lookups.push(await lookupRun(server, db, r, cfg.customers));
     result.infoAfter = await server.rpc('info');
@@ -424,18 +235,6 @@ async function runDatabase(db, pgUrl) {
   }
   if (profDir) result.profileDir = profDir;
   return result;
-}
-
-async function createDatabase(url, name) {
-  const require = createRequire(path.join(root, 'packages/server/package.json'));
-  const pg = require('pg');
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await c.end();
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +259,9 @@ function buildReport(out) {
       raw: summary(d.rawInsert.map((x) => x.rowsPerSecond)),
       p50: summary(d.latency.map((x) => x.p50Ms)),
       p99: summary(d.latency.map((x) => x.p99Ms)),
+      sendP99: summary(d.latency.map((x) => x.sendToProcessedMs.p99)),
+      rawValues: summary(d.rawInsert.map((x) => x.valuesRowsPerSecond)),
+      rawUnnest: summary(d.rawInsert.map((x) => x.unnestRowsPerSecond)),
       latProcessed: summary(d.latency.map((x) => x.processedRate)),
       latAccepted: summary(d.latency.map((x) => x.achievedAcceptRate)),
       keptUp: d.latency.length ? d.latency.filter((x) => x.keptUp).length : null,
@@ -473,17 +275,19 @@ function buildReport(out) {
   const P = (db, k, digits) => (pick[db] ? spread(pick[db][k], digits) : null);
   row(`**Ingest, fully processed** (events/s; ${num(cfg.ingestEvents, 0)} events, ${cfg.concurrency} clients × ${cfg.batchSize}/batch)`, (db) => P(db, 'processed'));
   row('Ingest, accepted (HTTP 200, events/s)', (db) => P(db, 'accepted'));
-  row(`Baseline: raw INSERT, ${cfg.rawRowsPerInsert} rows/statement (rows/s)`, (db) => P(db, 'raw'));
-  row('**Ratio processed ÷ raw INSERT**', (db) => P(db, 'rawRatio', 3));
+  row(`Baseline: raw INSERT, ${cfg.rawRowsPerInsert} rows/statement, unnest (rows/s)`, (db) => P(db, 'rawUnnest'));
+  row(`… same, VALUES lists (rows/s)`, (db) => P(db, 'rawValues'));
+  row('**Ratio processed ÷ raw INSERT** (the faster spelling)', (db) => P(db, 'rawRatio', 3));
   row('Baseline: bare Fastify 202, same batches (events/s)', () => spread(bare));
   row('**Ratio accepted ÷ bare Fastify**', (db) => P(db, 'bareRatio', 3));
   row('Accept→processed p99 during the throughput run (ms)', (db) => P(db, 'ingestP99', 0));
   row(`**Latency at ${num(cfg.latencyEventsPerSecond, 0)} ev/s offered** (${cfg.latencySeconds} s): p50 accept→processed (ms)`, (db) => P(db, 'p50', 0));
   row('… p99 accept→processed (ms)', (db) => P(db, 'p99', 0));
+  row('… p99 scheduled send→processed (ms; includes queueing before the accept)', (db) => P(db, 'sendP99', 0));
   row('… achieved accept rate (events/s)', (db) => P(db, 'latAccepted', 0));
   row('… processed rate (events/s)', (db) => P(db, 'latProcessed', 0));
   row('… kept up (runs)', (db) => (pick[db]?.keptUp === null || !pick[db] ? null : `${pick[db].keptUp}/${byDb[db].latency.length}`));
-  row(`Load ${num(cfg.customers, 0)} customers + phone identities (s)`, (db) => col(db, (d) => (d.load ? `${num(d.load.seconds)} (${num(d.load.rowsPerSecond, 0)} rows/s)` : null)));
+  row(`Load ${num(cfg.customers, 0)} customers + phone identities (s)`, (db) => col(db, (d) => (d.load ? `${num(d.load.seconds)} (${num(d.load.rowsPerSecond, 0)} rows/s) + ${num(d.load.vacuumAnalyzeSeconds)} VACUUM ANALYZE` : null)));
   row(`**Identity lookups by phone** (${cfg.lookupConcurrency} clients, ${cfg.lookupSeconds} s; lookups/s)`, (db) => P(db, 'lookups'));
   row('… lookup p99 (ms, client side)', (db) => P(db, 'lookupP99', 1));
   const table = [head, sep, ...rows].join('\n');
@@ -521,6 +325,7 @@ function cpuTable(out) {
 // ---------------------------------------------------------------------------------------------
 
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+let serverEntry = null;
 
 async function main() {
   const started = Date.now();
@@ -529,6 +334,9 @@ async function main() {
     log('npm run build');
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
   }
+  // Run the code built now, even if the workspace is rebuilt while the benchmark runs.
+  const snapshotDir = path.join(root, 'bench/results', `.build-${stamp}`);
+  serverEntry = snapshotBuild(snapshotDir);
   const out = {
     startedAt: new Date(started).toISOString(),
     config: cfg,
@@ -542,21 +350,21 @@ async function main() {
       pglite: JSON.parse(readFileSync(path.join(root, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')).version,
       fastify: JSON.parse(readFileSync(path.join(root, 'node_modules/fastify/package.json'), 'utf8')).version,
     },
+    source: sourceFingerprint(),
+    dist: sourceFingerprint('dist', /\.(js|sql)$/, snapshotDir),
+    loadAverageAtStart: os.loadavg(),
     mix: describeMix(generateMessages({ count: cfg.ingestEvents, runNo: 0, tag: 'mix' })),
     bareFastify: [],
     databases: [],
   };
   let pgUrl = null;
   if (cfg.dbs.includes('postgres')) {
-    execFileSync('bash', [path.join(root, 'scripts/pg.sh'), 'ensure'], { stdio: 'inherit' });
-    pgDir = mkdtempSync(path.join(os.tmpdir(), 'datong-bench-pg.'));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    pgUrl = execFileSync('bash', [path.join(root, 'scripts/pg.sh'), 'start', pgDir, String(port)], { encoding: 'utf8' }).trim().split('\n').pop();
-    log(`PostgreSQL at ${pgUrl} (data ${pgDir})`);
+    pgUrl = startPostgres();
   }
   if (!PROFILE) out.bareFastify = await bareFastifyRuns();
   for (const db of cfg.dbs) out.databases.push(await runDatabase(db, pgUrl));
   out.finishedAt = new Date().toISOString();
+  out.loadAverageAtEnd = os.loadavg();
   out.durationSeconds = (Date.now() - started) / 1000;
   const pgRes = out.databases.find((d) => d.db === 'postgres');
   if (pgRes?.info) out.machine.postgres = pgRes.info.version.split(',')[0];
@@ -568,23 +376,26 @@ async function main() {
   if (PROFILE) {
     const lines = [];
     for (const d of out.databases) {
-      const files = d.profileDir && existsSync(d.profileDir) ? readdirSync(d.profileDir).filter((f) => f.endsWith('.cpuprofile')) : [];
-      d.cpuProfile = files.length ? summarizeProfile(path.join(d.profileDir, files[0])) : null;
-      lines.push(`\n## ${d.db}: ingest ${num(d.ingest[0].processedRate)} ev/s processed, ${num(d.ingest[0].acceptRate)} ev/s accepted (profiled, slower than unprofiled)`);
-      lines.push(`CPU (first send → processed): ${JSON.stringify(d.ingest[0].cpuWholeRun)}`);
-      if (d.cpuProfile) {
-        lines.push(`\nCPU profile of the server child (${d.cpuProfile.file}), self time by area:`);
-        for (const a of d.cpuProfile.byArea.slice(0, 12)) lines.push(`  ${a.pct.toFixed(1).padStart(5)}%  ${a.area}`);
+      d.cpuProfiles = {};
+      for (const [phase, file] of Object.entries(d.profiles ?? {})) d.cpuProfiles[phase] = summarizeProfile(file);
+      const ing = d.ingest[0];
+      lines.push(`\n## ${d.db}: ingest ${num(ing.processedRate)} ev/s processed, ${num(ing.acceptRate)} ev/s accepted; lookups ${num(d.lookups[0]?.rate)} /s (profiled: slower than unprofiled)`);
+      lines.push(`CPU, ingest first send → processed: ${JSON.stringify(ing.cpuWholeRun)}; lookups: ${JSON.stringify(d.lookups[0]?.cpu)}`);
+      for (const [phase, p] of Object.entries(d.cpuProfiles)) {
+        lines.push(`\nCPU profile of the server child, ${phase} (${num(p.busySeconds)} s busy of ${num(p.totalSeconds)} s), self time by area:`);
+        for (const a of p.byArea.slice(0, 14)) lines.push(`  ${a.pct.toFixed(1).padStart(5)}%  ${a.area}`);
         lines.push('Top functions (self time):');
-        for (const f of d.cpuProfile.topFunctions.slice(0, 25)) lines.push(`  ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
+        for (const f of p.topFunctions.slice(0, 20)) lines.push(`  ${f.pct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
       }
-      lines.push('\nSQL statements (time summed over the run, top 20):');
-      for (const s of d.sqlTiming.slice(0, 20)) lines.push(`  ${num(s.ms / 1000, 2).padStart(7)} s  ${String(s.calls).padStart(6)} calls  avg ${num(s.ms / s.calls, 2)} ms  ${s.sql}`);
+      for (const [phase, rows] of Object.entries(d.sqlTiming ?? {})) {
+        lines.push(`\nSQL statements during ${phase} (time summed over the run, top 22):`);
+        for (const x of rows.slice(0, 22)) lines.push(`  ${num(x.ms / 1000, 2).padStart(7)} s  ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2)} ms  max ${num(x.maxMs, 1)} ms  ${x.sql}`);
+      }
     }
     const file = path.join(resultsDir, `profile-${stamp}.json`);
-    writeFileSync(file, JSON.stringify(out, null, 2));
+    writeFileSync(file, JSON.stringify(out, (k, v) => (k === 'latencies' ? undefined : v), 2));
     console.log(lines.join('\n'));
-    log(`wrote ${path.relative(root, file)}`);
+    log(`wrote ${path.relative(root, file)} (CPU profiles in bench/results/profile-${stamp}-<db>/, open them in Chrome DevTools)`);
     return;
   }
   const report = buildReport(out);
@@ -593,6 +404,7 @@ async function main() {
   writeFileSync(file, JSON.stringify(out, (k, v) => (k === 'latencies' ? undefined : v), 2));
   console.log(`\n## Datong benchmark — ${out.startedAt} (${cfg.quick ? 'QUICK smoke run' : 'full run'}, ${cfg.repeats} repeat(s); median (min–max))\n`);
   console.log(`Machine: ${out.machine.nproc} cores (${out.machine.cpu}), ${out.machine.ramGiB} GiB, Node ${out.machine.node}, ${out.machine.postgres ?? ''}, PGlite ${out.machine.pglite} (${out.machine.pgliteServer ?? ''})\n`);
+  console.log(`Source: packages/*/src fingerprint ${out.source.sha256} (${out.source.files} files, newest change ${out.source.newestChange}); build ${out.dist.sha256} (run from a snapshot); load average ${out.loadAverageAtStart.map((x) => x.toFixed(2)).join(' ')} at start\n`);
   console.log(`Mix: ${JSON.stringify(out.mix)}\n`);
   console.log(report.table);
   console.log(`\n${report.verdictTable}\n`);
@@ -607,4 +419,5 @@ try {
   process.exitCode = 1;
 } finally {
   await cleanup();
+  if (serverEntry) rmSync(path.resolve(serverEntry, '../../../..'), { recursive: true, force: true });
 }

@@ -1,16 +1,23 @@
 // Datong in its own process for the benchmark, started from the built packages/server/dist
 // (run `npm run build` first), so the load generator does not take its CPU.
 //
-// Environment: the usual DATONG_* / DATABASE_URL variables (see packages/server/src/config).
+// Environment: the usual DATONG_* / DATABASE_URL variables (see packages/server/src/config), and
+// BENCH_SERVER_ENTRY to run a snapshot of the build instead of packages/server/dist.
 // Prints one JSON line once listening: {"url", "writeKey", "sourceId", "adminKey", "db"}.
 // When forked with an IPC channel it answers the orchestrator's commands (bench/run.mjs):
 // new sources, progress from the in-process metrics (no database polling on the hot path),
 // SQL statistics of a run, the raw-INSERT baseline and the bulk customer load, all on the
 // server's own database handle (PGlite allows only one process on its folder).
 // BENCH_SQL_TIMING=1 times every SQL statement the server runs (for the diagnosis run only).
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import { performance } from 'node:perf_hooks';
-import { createLogger, createSource, DEFAULT_TENANT_ID, loadConfig, startDatong } from '@datong/server';
+import { pathToFileURL } from 'node:url';
 import { generateMessages, LOOKUP_PHONE_PREFIX } from './workload.mjs';
+
+// BENCH_SERVER_ENTRY: a snapshot of the build (see harness.mjs snapshotBuild); default the workspace's.
+const entry = process.env.BENCH_SERVER_ENTRY ? pathToFileURL(process.env.BENCH_SERVER_ENTRY).href : '@datong/server';
+const { createLogger, createSource, DEFAULT_TENANT_ID, loadConfig, startDatong } = await import(entry);
 
 const { config } = loadConfig(process.env);
 const datong = await startDatong({ config, logger: createLogger(config.log.level) });
@@ -18,6 +25,8 @@ const { db, deps, metrics } = datong;
 const tenantId = DEFAULT_TENANT_ID;
 
 const sqlStats = new Map();
+let inspectorSession = null;
+const post = (method, params) => new Promise((resolve, reject) => inspectorSession.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
 if (process.env.BENCH_SQL_TIMING === '1') instrument(db);
 
 const url = await datong.app.listen({ host: '127.0.0.1', port: 0 });
@@ -29,7 +38,6 @@ async function stop() {
   if (stopping) return;
   stopping = true;
   await datong.close().catch((e) => process.stderr.write(`close failed: ${e?.stack ?? e}\n`));
-  // process.exit (not a signal death) so that --cpu-prof writes its profile.
   process.exit(0);
 }
 process.on('SIGTERM', stop);
@@ -54,7 +62,13 @@ const commands = {
     return { done: c.processed + c.quarantined, ...c, now: Date.now() };
   },
   /** What the database holds for one run's source: the "fully processed" check and the timings. */
-  async runStats({ sourceId }) {
+  async runStats({ sourceId, schedule }) {
+    // With a schedule (the paced run), also the latency from when a batch was due to be sent
+    // (message ids are m-<tag>-<index>) to processed: it includes any queueing before the accept.
+    const sched = schedule
+      ? `, (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at) * 1000 - ($3::float8 + floor(split_part(message_id, '-', 3)::int / $5::int) * $4::float8)))::float8 AS send_p50_ms,
+           (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at) * 1000 - ($3::float8 + floor(split_part(message_id, '-', 3)::int / $5::int) * $4::float8)))::float8 AS send_p99_ms`
+      : '';
     const inbox = await db.query(
       `SELECT count(*)::int AS total, count(*) FILTER (WHERE status = 0)::int AS pending,
               count(*) FILTER (WHERE status = 1)::int AS processed, count(*) FILTER (WHERE status = 2)::int AS quarantined,
@@ -63,9 +77,9 @@ const commands = {
               (extract(epoch FROM max(processed_at)) * 1000)::float8 AS last_processed_ms,
               (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)) * 1000)::float8 AS p50_ms,
               (percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)) * 1000)::float8 AS p99_ms,
-              (extract(epoch FROM max(processed_at - received_at)) * 1000)::float8 AS max_ms
+              (extract(epoch FROM max(processed_at - received_at)) * 1000)::float8 AS max_ms${sched}
        FROM inbox WHERE tenant_id = $1 AND source_id = $2`,
-      [tenantId, sourceId],
+      schedule ? [tenantId, sourceId, schedule.startMs, schedule.msPerBatch, schedule.batchSize] : [tenantId, sourceId],
     );
     const events = await db.query('SELECT count(*)::int AS n FROM events WHERE tenant_id = $1 AND source_id = $2', [tenantId, sourceId]);
     const merges = await db.query('SELECT count(*)::int AS n FROM customer_merges WHERE tenant_id = $1 AND source_id = $2', [tenantId, sourceId]);
@@ -80,13 +94,16 @@ const commands = {
   },
   /**
    * Baseline (a): the same events as plain rows in a table with the columns of `events` and
-   * no index, 500 rows per multi-row INSERT, one statement at a time (autocommit): the least
-   * work that persists each event once. Rows are prepared before the clock starts.
+   * no index, `rowsPerInsert` rows per multi-row INSERT, one statement at a time (autocommit):
+   * the least work that persists each event once. Two spellings of the multi-row INSERT are
+   * timed, VALUES lists and unnest of column arrays; the faster one is the baseline. Rows are
+   * prepared before the clock starts.
    */
   async rawInsert({ count, runNo, tag, table, rowsPerInsert = 500 }) {
     const msgs = generateMessages({ count, runNo, tag });
     const now = new Date().toISOString();
     const rows = msgs.map((m, i) => [
+      tenantId,
       `evt_raw${i}`,
       m.userId ?? m.anonymousId ?? '',
       'src_bench',
@@ -101,35 +118,44 @@ const commands = {
       m.event === 'Order Completed' ? String(Math.round(Number(m.properties.total) * 100)) : null,
       m.event === 'Order Completed' ? 'CNY' : null,
     ]);
-    await db.exec(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (
-      tenant_id text NOT NULL, id text NOT NULL, customer_id text NOT NULL, source_id text NOT NULL, message_id text NOT NULL,
-      type text NOT NULL, event text, occurred_at timestamptz NOT NULL, received_at timestamptz NOT NULL, channel text,
-      properties jsonb NOT NULL, context jsonb NOT NULL, amount_minor bigint, currency text)`);
     const cols = 14;
+    const columns = 'tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency';
+    const create = async () =>
+      db.exec(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (
+        tenant_id text NOT NULL, id text NOT NULL, customer_id text NOT NULL, source_id text NOT NULL, message_id text NOT NULL,
+        type text NOT NULL, event text, occurred_at timestamptz NOT NULL, received_at timestamptz NOT NULL, channel text,
+        properties jsonb NOT NULL, context jsonb NOT NULL, amount_minor bigint, currency text)`);
     const chunks = [];
     for (let i = 0; i < rows.length; i += rowsPerInsert) chunks.push(rows.slice(i, i + rowsPerInsert));
-    const sqlFor = new Map();
-    const sql = (n) => {
-      if (!sqlFor.has(n)) {
+    const valuesSql = new Map();
+    const valuesFor = (n) => {
+      if (!valuesSql.has(n)) {
         const values = [];
         for (let r = 0; r < n; r++) {
           const b = r * cols;
           values.push(`($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::timestamptz, $${b + 9}::timestamptz, $${b + 10}, $${b + 11}::jsonb, $${b + 12}::jsonb, $${b + 13}::bigint, $${b + 14})`);
         }
-        sqlFor.set(n, `INSERT INTO ${table} (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency) VALUES ${values.join(', ')}`);
+        valuesSql.set(n, `INSERT INTO ${table} (${columns}) VALUES ${values.join(', ')}`);
       }
-      return sqlFor.get(n);
+      return valuesSql.get(n);
     };
-    const t0 = performance.now();
-    for (const chunk of chunks) {
-      const params = [];
-      for (const row of chunk) params.push(tenantId, ...row);
-      await db.query(sql(chunk.length), params);
+    const unnestSql = `INSERT INTO ${table} (${columns}) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+      $8::timestamptz[], $9::timestamptz[], $10::text[], $11::jsonb[], $12::jsonb[], $13::bigint[], $14::text[])`;
+    const variants = {
+      values: (chunk) => db.query(valuesFor(chunk.length), chunk.flat()),
+      unnest: (chunk) => db.query(unnestSql, Array.from({ length: cols }, (_, c) => chunk.map((r) => r[c]))),
+    };
+    const out = {};
+    for (const [name, insert] of Object.entries(variants)) {
+      await create();
+      const t0 = performance.now();
+      for (const chunk of chunks) await insert(chunk);
+      const ms = performance.now() - t0;
+      const n = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
+      out[name] = { rows: n.rows[0].n, ms };
     }
-    const ms = performance.now() - t0;
-    const n = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
     await db.exec(`DROP TABLE ${table}`);
-    return { rows: n.rows[0].n, ms };
+    return out;
   },
   /**
    * Loads `n` customers, each with a phone identity stored as ingestion stores it (blind
@@ -168,8 +194,29 @@ const commands = {
     }
     const loadMs = performance.now() - t0;
     const t1 = performance.now();
-    await db.exec('ANALYZE customers; ANALYZE customer_identities');
-    return { n, loadMs, analyzeMs: performance.now() - t1 };
+    // As an import tool would: fresh statistics and visibility map, so the lookups measure the
+    // steady state and not the after-effects of a bulk load (hint bits, autovacuum catching up).
+    await db.exec('VACUUM (ANALYZE) customers, customer_identities');
+    return { n, loadMs, vacuumAnalyzeMs: performance.now() - t1 };
+  },
+  /** CPU profile of this process for one phase (node:inspector; same format as --cpu-prof). */
+  async profileStart() {
+    inspectorSession ??= new inspector.Session();
+    inspectorSession.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+    await post('Profiler.start');
+    return true;
+  },
+  async profileStop({ file }) {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    inspectorSession.disconnect();
+    return file;
+  },
+  /** Diagnostics: runs one statement on the server's handle (EXPLAIN, ANALYZE, pg_stat_*). */
+  async sql({ text, params = [] }) {
+    return (await db.query(text, params)).rows;
   },
   async sqlTiming({ reset = false } = {}) {
     const rows = [...sqlStats.entries()].map(([sql, s]) => ({ sql, ...s })).sort((a, b) => b.ms - a.ms);
@@ -215,8 +262,18 @@ function instrument(handle) {
     }
   };
   const query = handle.query;
+  const exec = handle.exec;
   const tx = handle.tx;
   handle.query = timed('[auto]', { query: (s, p) => query.call(handle, s, p) });
+  // exec: migrations and maintenance (VACUUM/ANALYZE on PGlite), which also hold the connection.
+  handle.exec = async (sql) => {
+    const t = performance.now();
+    try {
+      return await exec.call(handle, sql);
+    } finally {
+      record('[exec]', sql, performance.now() - t);
+    }
+  };
   handle.tx = (fn) => {
     const t = performance.now();
     let inTx = 0;

@@ -1,0 +1,100 @@
+// Diagnosis helper for docs/benchmarks.md: repeated ingest runs against one Datong server child
+// with every SQL statement timed, to see what a batch costs and how it changes as data grows.
+// Run `npm run build` first. Options (environment):
+//   DIAG_DB=pglite|postgres    database (postgres: a throwaway cluster, stopped at the end)
+//   DIAG_RUNS=3                ingest runs of DIAG_EVENTS events each (default 40,000)
+//   DIAG_ANALYZE_BEFORE=1,2    run ANALYZE on the server's database before these runs (0-based)
+//   DIAG_EXPLAIN=1             after the last run, EXPLAIN ANALYZE the batch's rule-tag query
+//                              (total_spend over ~400 roots) and identity probe (~900 keys)
+//   DATONG_*                   passed to the server, e.g. DATONG_INBOX_BATCH_SIZE=2000
+// Example: DIAG_DB=pglite DIAG_ANALYZE_BEFORE=1 node bench/diagnose.mjs
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { basicAuth, cleanup, cpuDelta, cpuSnapshot, createTagRule, log, root, serverEnv, snapshotBuild, sourceFingerprint, startChild, startPostgres, waitProcessed } from './harness.mjs';
+import { sendAll } from './load.mjs';
+import { num } from './stats.mjs';
+import { generateMessages, toBatches } from './workload.mjs';
+
+const db = process.env.DIAG_DB ?? 'pglite';
+const runs = Number(process.env.DIAG_RUNS ?? 3);
+const events = Number(process.env.DIAG_EVENTS ?? 40_000);
+const analyzeBefore = new Set((process.env.DIAG_ANALYZE_BEFORE ?? '').split(',').filter(Boolean).map(Number));
+
+const snapshotDir = path.join(root, 'bench/results', `.build-diag-${process.pid}`);
+
+async function main() {
+  const serverEntry = snapshotBuild(snapshotDir);
+  log(`build ${sourceFingerprint('dist', /\.(js|sql)$/, snapshotDir).sha256} (packages/*/dist as it is now, snapshot)`);
+  const pgUrl = db === 'postgres' ? startPostgres() : null;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `datong-diag-${db}-`));
+  const env = { ...(await serverEnv(db, pgUrl, dataDir)), BENCH_SQL_TIMING: '1', BENCH_SERVER_ENTRY: serverEntry };
+  const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), env);
+  try {
+    await createTagRule(server);
+    for (let r = 0; r < runs; r++) {
+      if (analyzeBefore.has(r)) {
+        const t = Date.now();
+        await server.rpc('sql', { text: 'ANALYZE' });
+        log(`ANALYZE took ${Date.now() - t} ms`);
+      }
+      const messages = generateMessages({ count: events, runNo: r, tag: `${db[0]}d${r}` });
+      const bodies = toBatches(messages, 100);
+      const src = await server.rpc('newSource', { name: `diag ${r}` });
+      const base = (await server.rpc('progress')).done;
+      const blocks0 = (await server.rpc('sql', { text: 'SELECT (blks_hit + blks_read)::float8 AS b FROM pg_stat_database WHERE datname = current_database()' }))[0].b;
+      const cpu0 = cpuSnapshot(server.pid);
+      const t0 = Date.now();
+      const sent = await sendAll({ base: server.info.url, path: '/v1/batch', headers: basicAuth(src.writeKey), bodies, concurrency: 20, expectStatus: 200, countAccepted: true });
+      await waitProcessed(server, base, sent.accepted, `diag run ${r}`);
+      const secs = (Date.now() - t0) / 1000;
+      const cpu = cpuDelta(cpu0, cpuSnapshot(server.pid));
+      const blocks1 = (await server.rpc('sql', { text: 'SELECT (blks_hit + blks_read)::float8 AS b FROM pg_stat_database WHERE datname = current_database()' }))[0].b;
+      const stats = await server.rpc('sqlTiming', { reset: true });
+      const inboxTx = stats.find((x) => x.sql.includes('FROM inbox WHERE status = 0'));
+      log(`run ${r}: ${num(events / secs)} ev/s processed; ${num((blocks1 - blocks0) / events, 1)} buffer accesses per event; ${inboxTx?.calls ?? '?'} inbox claims; cpu server ${cpu.serverPct}% postgres ${cpu.postgresPct}%`);
+      for (const x of stats.slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);
+    }
+    if (process.env.DIAG_EXPLAIN === '1') await explain(server);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Plans of two per-batch statements with batch-sized arrays (shapes as in process-inbox.ts / tag-rules.ts). */
+async function explain(server) {
+  const sql = (text, params) => server.rpc('sql', { text, params });
+  const roots = (await sql('SELECT root_id FROM customers ORDER BY random() LIMIT 400')).map((r) => r.root_id);
+  const keys = (await sql('SELECT value_index FROM customer_identities ORDER BY random() LIMIT 900')).map((r) => r.value_index);
+  const show = async (title, text, params) => {
+    const rows = await sql(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, params);
+    console.log(`\n${title}\n${rows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
+  };
+  await show(
+    'total_spend rule over 400 roots:',
+    `SELECT c.root_id AS root, coalesce(sum(CASE WHEN e.event = $3 THEN e.amount_minor ELSE -e.amount_minor END), 0)::text AS v
+     FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
+     WHERE e.tenant_id = $1 AND c.root_id = ANY($2::text[]) AND e.event IN ($3, $4) AND e.currency = $5 AND e.amount_minor IS NOT NULL
+     GROUP BY c.root_id`,
+    ['ten_default', roots, 'Order Completed', 'Order Refunded', 'CNY'],
+  );
+  await show(
+    'identity probe with 900 keys:',
+    `SELECT i.value_index, i.type, i.customer_id, c.root_id FROM customer_identities i
+     JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
+     WHERE i.tenant_id = $1 AND i.value_index = ANY($2::text[])`,
+    ['ten_default', keys],
+  );
+  console.table(await sql("SELECT relname, n_live_tup, n_dead_tup, last_autoanalyze, last_autovacuum FROM pg_stat_user_tables WHERE relname IN ('events', 'customers', 'customer_identities', 'inbox') ORDER BY relname"));
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(e?.stack ?? e);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+  rmSync(snapshotDir, { recursive: true, force: true });
+}
