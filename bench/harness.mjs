@@ -49,6 +49,24 @@ export async function startChild(name, file, childEnv, execArgv = []) {
   proc.stderr.on('data', (d) => {
     stderr = (stderr + d.toString()).slice(-20_000);
   });
+  // The server's own log lines (pino JSON on stdout after the first line): warnings and errors are
+  // counted by their `event`, so a run that hid failures (e.g. failing maintenance) says so.
+  const logSummary = { warn: 0, error: 0, events: {}, last: null };
+  let logBuf = '';
+  const onLogLine = (line) => {
+    let rec;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      return;
+    }
+    if (typeof rec.level !== 'number' || rec.level < 40) return;
+    if (rec.level >= 50) logSummary.error++;
+    else logSummary.warn++;
+    const key = `${rec.level >= 50 ? 'error' : 'warn'} ${rec.event ?? '(no event)'}: ${String(rec.err?.message ?? rec.msg ?? '').slice(0, 160)}`;
+    logSummary.events[key] = (logSummary.events[key] ?? 0) + 1;
+    logSummary.last = key;
+  };
   const pending = new Map();
   let nextId = 1;
   proc.on('message', (m) => {
@@ -69,6 +87,7 @@ export async function startChild(name, file, childEnv, execArgv = []) {
     proc,
     info: null,
     stderr: () => stderr,
+    logSummary: () => logSummary,
     rpc(cmd, args, timeoutMs = 600_000) {
       return new Promise((resolve, reject) => {
         const id = nextId++;
@@ -92,6 +111,7 @@ export async function startChild(name, file, childEnv, execArgv = []) {
     async stop() {
       if (!children.has(child)) return;
       children.delete(child);
+      if (logSummary.warn + logSummary.error > 0) log(`${name} logged ${logSummary.error} error(s), ${logSummary.warn} warning(s): ${JSON.stringify(logSummary.events)}`);
       if (proc.exitCode === null && proc.signalCode === null) {
         try {
           process.kill(proc.pid, 'SIGTERM');
@@ -125,6 +145,16 @@ export async function startChild(name, file, childEnv, execArgv = []) {
         } catch (e) {
           reject(new Error(`${name} printed ${out.slice(0, 300)}: ${e}`));
         }
+        logBuf = out.slice(nl + 1);
+        proc.stdout.removeAllListeners('data');
+        proc.stdout.on('data', (chunk) => {
+          logBuf += chunk.toString();
+          let i;
+          while ((i = logBuf.indexOf('\n')) >= 0) {
+            onLogLine(logBuf.slice(0, i));
+            logBuf = logBuf.slice(i + 1);
+          }
+        });
       }
     });
     void exited.then(({ code }) => {

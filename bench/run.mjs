@@ -1,7 +1,7 @@
 // `npm run bench`: Datong's ingest, latency and lookup benchmark on PGlite and PostgreSQL, with
 // in-run baselines (raw multi-row INSERT on the same database, a bare Fastify route).
 // Method and results: docs/benchmarks.md. Options (environment):
-//   BENCH_QUICK=1          smoke run (~2 min): small sizes, one repeat
+//   BENCH_QUICK=1          smoke run (~1.5 min): small sizes, one repeat
 //   BENCH_CUSTOMERS=N      customers loaded for the lookup test (default 1,000,000; quick 20,000)
 //   BENCH_EVENTS=N         events per ingest run (default 40,000; quick 5,000)
 //   BENCH_REPEATS=N        repeats of each measurement (default 3; quick 1)
@@ -48,9 +48,6 @@ const TARGETS = {
   latencyP99Ms: 1_000,
   pgliteProcessed: 4_000,
 };
-
-// ---------------------------------------------------------------------------------------------
-// Child processes and the throwaway PostgreSQL: every one is stopped by PID (or data dir) at exit.
 
 function latencyStats(ms) {
   return { p50: percentile(ms, 50), p99: percentile(ms, 99), max: ms.length ? Math.max(...ms) : null };
@@ -182,7 +179,6 @@ async function bareFastifyRuns() {
 async function runDatabase(db, pgUrl) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `datong-bench-${db}-`));
   const childEnv = { ...(await serverEnv(db, pgUrl, dataDir)), BENCH_SERVER_ENTRY: serverEntry };
-  const execArgv = [];
   let profDir = null;
   if (PROFILE) {
     profDir = path.join(root, 'bench/results', `profile-${stamp}-${db}`);
@@ -192,7 +188,7 @@ async function runDatabase(db, pgUrl) {
   const result = { db, rawInsert: [], ingest: [], latency: [], load: null, lookups: [] };
   log(`${db}: starting the Datong server child`);
   const t0 = Date.now();
-  const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), childEnv, execArgv);
+  const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), childEnv);
   result.startSeconds = (Date.now() - t0) / 1000;
   try {
     result.info = await server.rpc('info');
@@ -231,6 +227,7 @@ async function runDatabase(db, pgUrl) {
     result.infoAfter = await server.rpc('info');
   } finally {
     await server.stop();
+    result.serverLog = server.logSummary();
     rmSync(dataDir, { recursive: true, force: true });
   }
   if (profDir) result.profileDir = profDir;

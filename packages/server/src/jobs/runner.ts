@@ -78,7 +78,10 @@ export class Runner {
       // Statistics matter most while tables are small and growing fast: analyze at 2k, 4k, 8k… messages, then every 100k.
       this.#processedSinceAnalyze = 0;
       this.#analyzeAt = Math.min(this.#analyzeAt * 2, ANALYZE_EVERY_MESSAGES);
-      await this.#deps.db.exec('VACUUM (ANALYZE) customers, customer_identities, customer_tags; ANALYZE events');
+      // One statement per call: VACUUM refuses to run inside the implicit transaction of a multi-statement string.
+      for (const sql of ['VACUUM (ANALYZE) customers, customer_identities, customer_tags, customer_merges', 'ANALYZE events']) {
+        await this.#deps.db.exec(sql);
+      }
     }
   }
 
