@@ -1,6 +1,4 @@
 import {
-  buildIdentityRules,
-  compileRules,
   IdentityGraph,
   isDatongError,
   ORDER_COMPLETED,
@@ -10,9 +8,7 @@ import {
   profileTraits,
   toMinorUnits,
   isCurrencyCode,
-  type CompiledRules,
   type Identifier,
-  type IdentityRulesInput,
   type IdentityRef,
   type ParsedMessage,
 } from '@datong/core';
@@ -20,8 +16,9 @@ import type { Queryable } from '../db/client.js';
 import { newId } from '../ids.js';
 import type { Keyring } from '../security/keys.js';
 import type { ServerDeps } from '../usecases/context.js';
-import { subscribedTypes, writeOutbox, type DomainEvent } from '../usecases/outbox.js';
-import { applyRules, loadEnabledRules, rulesTriggeredBy } from '../usecases/tag-rules.js';
+import { writeOutbox, type DomainEvent } from '../usecases/outbox.js';
+import { applyRules, rulesTriggeredBy } from '../usecases/tag-rules.js';
+import { tenantConfig } from '../usecases/tenant-config.js';
 
 export const INBOX_PENDING = 0;
 export const INBOX_PROCESSED = 1;
@@ -54,11 +51,6 @@ export interface BatchResult {
 /** Blind-index input for an identifier; type and collection are part of it so equal values of different types differ. */
 export function identifierIndexInput(id: Identifier): string {
   return `${id.type}\u0000${id.collection}\u0000${id.value}`;
-}
-
-export async function loadTenantRules(q: Queryable, tenantId: string): Promise<CompiledRules> {
-  const r = await q.query<{ rules: IdentityRulesInput | null }>("SELECT settings->'identityRules' AS rules FROM tenants WHERE id = $1", [tenantId]);
-  return compileRules(buildIdentityRules(r.rows[0]?.rules ?? {}));
 }
 
 /**
@@ -159,11 +151,10 @@ export async function processTenantMessages(
   const { keyring } = deps;
   const now = deps.clock();
   const nowIso = now.toISOString();
-  const rules = await loadTenantRules(q, tenantId);
-  const sources = new Map(
-    (await q.query<{ id: string; type: string }>('SELECT id, type FROM sources WHERE tenant_id = $1', [tenantId])).rows.map((s) => [s.id, s.type]),
-  );
-  const wanted = await subscribedTypes(q, tenantId);
+  const config = await tenantConfig(deps.db, q, tenantId);
+  const rules = config.identityRules;
+  const sources = config.sources;
+  const wanted = config.subscribed;
 
   const quarantine: QuarantineRow[] = [];
   const conflicts: { customer_id: string | null; identifier_type: string; identifier_index: string | null; reason: string; source_id: string; message_id: string }[] = [];
@@ -528,8 +519,7 @@ export async function processTenantMessages(
   }
 
   // Rule tags, incrementally, for the customers whose events could change them.
-  const rulesNow = await loadEnabledRules(q, tenantId);
-  const triggered = rulesTriggeredBy(rulesNow, eventNames, pending.length > 0);
+  const triggered = rulesTriggeredBy(config.tagRules, eventNames, pending.length > 0);
   if (triggered.length > 0) {
     const roots = [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))];
     const outcome = await applyRules(q, tenantId, triggered, roots, now);

@@ -4,7 +4,7 @@ import { recomputeTimeDependentRules } from '../usecases/recompute.js';
 import { processInboxBatch } from './process-inbox.js';
 import { deliverDueWebhooks, dispatchOutbox, type DeliveryOptions } from './webhooks.js';
 
-const VACUUM_EVERY_MS = 10_000;
+const MAINTENANCE_EVERY_MS = 10_000;
 const ANALYZE_EVERY_MESSAGES = 100_000;
 
 export interface RunnerOptions {
@@ -59,30 +59,47 @@ export class Runner {
     };
     every(this.#opts.tagRecomputeMs, 'tag_recompute', () => recomputeTimeDependentRules(this.#deps));
     every(3_600_000, 'retention', () => this.retention());
-    // PGlite runs no autovacuum: without it the inbox's dead row versions pile up under the
-    // pending-work index and the planner never learns the tables' sizes, so ingestion slows
-    // down as data grows. PostgreSQL servers do this themselves.
-    if (this.#deps.db.kind === 'pglite') every(VACUUM_EVERY_MS, 'vacuum', () => this.vacuumIfBusy());
+    // Statistics: PGlite runs no autovacuum/autoanalyze at all, and PostgreSQL's autoanalyze lags
+    // behind a fast-growing table by minutes. Until a table is analyzed the planner takes
+    // `tenant_id = $1` for 0.5% of the rows, and per-batch statements scan whole tables, so
+    // ingestion slows down as data grows (docs/benchmarks.md).
+    every(MAINTENANCE_EVERY_MS, 'maintenance', () => this.maintain());
   }
 
   #processedSinceVacuum = 0;
   #processedSinceAnalyze = 0;
   #analyzeAt = 2_000;
 
-  /** VACUUM the churning queue tables after activity, ANALYZE the growing ones now and then (embedded database only). */
-  async vacuumIfBusy(): Promise<void> {
-    if (this.#processedSinceVacuum === 0) return;
-    this.#processedSinceVacuum = 0;
-    await this.#deps.db.exec('VACUUM (ANALYZE) inbox, outbox, webhook_deliveries');
+  /**
+   * On PGlite, VACUUM the churning queue tables after activity; on both databases, ANALYZE
+   * the growing tables after 2k, 4k, 8k… processed messages, then every 100k.
+   * Returns what it ran (for tests and logs).
+   */
+  async maintain(): Promise<string[]> {
+    const ran: string[] = [];
+    if (this.#deps.db.kind === 'pglite' && this.#processedSinceVacuum > 0) {
+      this.#processedSinceVacuum = 0;
+      ran.push('VACUUM (ANALYZE) inbox, outbox, webhook_deliveries');
+    }
     if (this.#processedSinceAnalyze >= this.#analyzeAt) {
-      // Statistics matter most while tables are small and growing fast: analyze at 2k, 4k, 8k… messages, then every 100k.
       this.#processedSinceAnalyze = 0;
       this.#analyzeAt = Math.min(this.#analyzeAt * 2, ANALYZE_EVERY_MESSAGES);
-      // One statement per call: VACUUM refuses to run inside the implicit transaction of a multi-statement string.
-      for (const sql of ['VACUUM (ANALYZE) customers, customer_identities, customer_tags, customer_merges', 'ANALYZE events']) {
-        await this.#deps.db.exec(sql);
-      }
+      ran.push(
+        this.#deps.db.kind === 'pglite'
+          ? 'VACUUM (ANALYZE) customers, customer_identities, customer_tags, customer_merges'
+          : 'ANALYZE customers, customer_identities, customer_tags, customer_merges',
+        'ANALYZE events',
+      );
     }
+    // One statement per call: VACUUM refuses to run inside the implicit transaction of a multi-statement string.
+    for (const sql of ran) await this.#deps.db.exec(sql);
+    return ran;
+  }
+
+  /** Counts processed messages as the inbox loop does (tests drive the maintenance step with it). */
+  noteProcessed(n: number): void {
+    this.#processedSinceVacuum += n;
+    this.#processedSinceAnalyze += n;
   }
 
   async #inboxStep(): Promise<boolean> {
@@ -90,8 +107,7 @@ export class Runner {
     // (and quarantined after MAX_INBOX_ATTEMPTS) instead of blocking the whole queue.
     const limit = this.#singles > 0 ? 1 : this.#opts.batchSize;
     const r = await processInboxBatch(this.#deps, limit);
-    this.#processedSinceVacuum += r.claimed;
-    this.#processedSinceAnalyze += r.claimed;
+    this.noteProcessed(r.claimed);
     if (r.failed && limit > 1) this.#singles = r.claimed;
     else if (this.#singles > 0 && r.claimed > 0 && !r.failed) this.#singles--;
     if (r.processed > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'processed' }, r.processed);

@@ -7,6 +7,9 @@ CREATE TABLE tenants (
   id          text PRIMARY KEY,
   name        text NOT NULL,
   settings    jsonb NOT NULL DEFAULT '{}'::jsonb,
+  -- Bumped by triggers whenever anything the workers cache changes (settings, sources,
+  -- webhook subscriptions, tag rules), so a worker re-reads its tenant configuration only then.
+  config_version bigint NOT NULL DEFAULT 0,
   created_at  timestamptz NOT NULL DEFAULT now()
 );
 
@@ -316,3 +319,31 @@ CREATE TABLE server_meta (
   key    text PRIMARY KEY,
   value  text NOT NULL
 );
+
+-- Tenant configuration version (see tenants.config_version).
+CREATE FUNCTION datong_bump_config_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'tenants' THEN
+    IF NEW.settings IS DISTINCT FROM OLD.settings THEN
+      NEW.config_version := OLD.config_version + 1;
+    END IF;
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    UPDATE tenants SET config_version = config_version + 1 WHERE id = OLD.tenant_id;
+    RETURN OLD;
+  END IF;
+  UPDATE tenants SET config_version = config_version + 1 WHERE id = NEW.tenant_id;
+  IF TG_OP = 'UPDATE' AND OLD.tenant_id <> NEW.tenant_id THEN
+    UPDATE tenants SET config_version = config_version + 1 WHERE id = OLD.tenant_id;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER tenants_config_version BEFORE UPDATE ON tenants
+  FOR EACH ROW EXECUTE FUNCTION datong_bump_config_version();
+CREATE TRIGGER sources_config_version AFTER INSERT OR UPDATE OR DELETE ON sources
+  FOR EACH ROW EXECUTE FUNCTION datong_bump_config_version();
+CREATE TRIGGER webhook_subscriptions_config_version AFTER INSERT OR UPDATE OR DELETE ON webhook_subscriptions
+  FOR EACH ROW EXECUTE FUNCTION datong_bump_config_version();
+CREATE TRIGGER tag_rules_config_version AFTER INSERT OR UPDATE OR DELETE ON tag_rules
+  FOR EACH ROW EXECUTE FUNCTION datong_bump_config_version();
