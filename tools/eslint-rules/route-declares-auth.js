@@ -6,7 +6,8 @@ import { findProperty, memberName, repoPath, staticString } from './utils.js';
 
 const ROUTES_DIR = 'packages/server/src/routes/';
 
-export const DEFAULT_POLICIES = ['public', 'writeKey', 'customerToken', 'apiKey:read', 'apiKey:write', 'apiKey:admin'];
+// `session`: a signed-in console user only (apiKey:* routes accept a session too; see server/src/http/auth.ts).
+export const DEFAULT_POLICIES = ['public', 'writeKey', 'customerToken', 'apiKey:read', 'apiKey:write', 'apiKey:admin', 'session'];
 
 /** Fastify's shorthand methods, plus `route({ method, url, … })`. */
 const SHORTHANDS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options', 'all']);

@@ -2,13 +2,13 @@ import rule from './route-declares-auth.js';
 import { at, ruleTester } from './test-utils.js';
 
 const routes = at('packages/server/src/routes/v1/customers.routes.ts');
-const policies = "one of 'public', 'writeKey', 'customerToken', 'apiKey:read', 'apiKey:write', 'apiKey:admin'";
+const policies = "one of 'public', 'writeKey', 'customerToken', 'apiKey:read', 'apiKey:write', 'apiKey:admin', 'session'";
 /** The full message data (RuleTester needs every placeholder filled). */
 const d = (method: string, path: string, extra: { value?: string } = {}) => ({ method, path, policies, ...extra });
 
 ruleTester().run('datong/route-declares-auth', rule, {
   valid: [
-    ...['public', 'writeKey', 'customerToken', 'apiKey:read', 'apiKey:write', 'apiKey:admin'].map((auth) => ({
+    ...['public', 'writeKey', 'customerToken', 'apiKey:read', 'apiKey:write', 'apiKey:admin', 'session'].map((auth) => ({
       filename: routes,
       code: `app.get('/v1/x', { config: { auth: '${auth}' } }, async () => ({}));`,
     })),
@@ -42,7 +42,7 @@ ruleTester().run('datong/route-declares-auth', rule, {
     // Outside packages/server/src/routes the rule does not apply.
     { filename: at('packages/server/src/app.ts'), code: "app.get('/x', async () => 1);" },
     { filename: at('packages/connectors/src/kit/fake-server.ts'), code: "app.post('/cgi-bin/token', handler);" },
-    // Extra policies can be configured, e.g. `session:<role>` once sessions exist.
+    // Extra policies can be configured, e.g. a role-bound `session:<role>`.
     {
       filename: routes,
       options: [{ policies: ['session:admin'] }],

@@ -3,7 +3,7 @@
  * OpenAPI 3.1 document all come from these. Field names are camelCase, except the
  * Segment-compatible ingest, which keeps Segment's names.
  */
-import { IDENTIFIER_TYPES } from '@datong/core';
+import { DATA_SCOPES, IDENTIFIER_TYPES, PERMISSIONS } from '@datong/core';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export { Type, type Static, type TSchema };
@@ -36,9 +36,10 @@ export const Page = <T extends TSchema>(item: T) =>
 export const IdentifierTypeSchema = Type.Union(IDENTIFIER_TYPES.map((t) => Type.Literal(t)));
 
 export const Identity = Type.Object({
+  id: Type.String({ description: 'Opaque identity id (for POST /v1/customers/{id}/reveal)' }),
   type: Type.String(),
   collection: Type.Union([Type.String(), Type.Null()]),
-  value: Type.String(),
+  value: Type.String({ description: 'Masked (e.g. 138****5678) for roles that mask personal data' }),
   customerId: Type.String({ description: 'The (possibly merged) customer record that holds it' }),
   sourceId: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
@@ -64,8 +65,15 @@ export const MergeRecord = Type.Object({
   unmergedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
+/** The console user responsible for a customer (data scopes "own" and "team"). */
+export const CustomerOwner = Type.Union([Type.Object({ id: Type.String(), name: Type.String() }), Type.Null()]);
+
+const maskedFlag = Type.Optional(Type.Boolean({ description: 'true when personal values were masked for the caller\'s role' }));
+
 export const Customer = Type.Object({
   id: Type.String(),
+  owner: CustomerOwner,
+  masked: maskedFlag,
   traits: Type.Record(Type.String(), Type.Unknown()),
   identities: Type.Array(Identity),
   tags: Type.Array(CustomerTag),
@@ -88,6 +96,8 @@ export type Customer = Static<typeof Customer>;
 
 export const CustomerSummary = Type.Object({
   id: Type.String(),
+  owner: CustomerOwner,
+  masked: maskedFlag,
   traits: Type.Record(Type.String(), Type.Unknown()),
   tags: Type.Array(Type.String()),
   firstSeenAt: Type.String({ format: 'date-time' }),
@@ -106,6 +116,158 @@ export const TimelineItem = Type.Object({
   customerId: Type.String(),
   messageId: Type.String(),
   properties: Type.Record(Type.String(), Type.Unknown()),
+  masked: maskedFlag,
+});
+
+export const CustomerUpdate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 120, description: 'Sets traits.name' })),
+    traits: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        maxProperties: 100,
+        description: 'Traits to set (merged into the existing ones); null removes a trait',
+      }),
+    ),
+    ownerId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()], { description: 'A user id, or null for no owner' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const RevealBody = Type.Object(
+  {
+    field: Type.Union([Type.Literal('phone'), Type.Literal('email'), Type.Literal('name'), Type.Literal('identity')]),
+    identityId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'With field=identity: the id of the identity' })),
+  },
+  { additionalProperties: false },
+);
+export const RevealResult = Type.Object({ value: Type.Union([Type.String(), Type.Null()]) });
+
+export const ExportQuery = Type.Object({
+  format: Type.Union([Type.Literal('csv'), Type.Literal('xlsx')], { default: 'csv' }),
+  q: Type.Optional(Type.String({ maxLength: 200 })),
+  tag: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+// Console access (issue 3, C13): sign-in, users, roles, teams, audit log.
+
+export const PermissionSchema = Type.Union(PERMISSIONS.map((p) => Type.Literal(p)));
+export const DataScopeSchema = Type.Union(DATA_SCOPES.map((s) => Type.Literal(s)));
+export const Locale = Type.Union([Type.Literal('zh-CN'), Type.Literal('en')]);
+
+export const Role = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  builtin: Type.Boolean(),
+  permissions: Type.Array(PermissionSchema),
+  dataScope: DataScopeSchema,
+  maskPii: Type.Boolean(),
+});
+export const RoleCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 60 }),
+    permissions: Type.Array(PermissionSchema, { uniqueItems: true }),
+    dataScope: DataScopeSchema,
+    maskPii: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export const RoleUpdate = Type.Partial(RoleCreate, { additionalProperties: false });
+
+export const Team = Type.Object({ id: Type.String(), name: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
+export const TeamCreate = Type.Object({ name: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false });
+
+const Password = Type.String({ minLength: 10, maxLength: 200 });
+
+export const User = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  roleId: Type.String(),
+  teamId: Type.Union([Type.String(), Type.Null()]),
+  locale: Locale,
+  totpEnabled: Type.Boolean(),
+  disabled: Type.Boolean(),
+  lastLoginAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  lockedUntil: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Set while sign-in is locked after failures' }),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export const UserCreate = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    name: Type.String({ minLength: 1, maxLength: 120 }),
+    roleId: Type.String({ minLength: 1, maxLength: 64 }),
+    teamId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+    password: Password,
+    locale: Type.Optional(Locale),
+  },
+  { additionalProperties: false },
+);
+export const UserUpdate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+    roleId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    teamId: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+    disabled: Type.Optional(Type.Boolean()),
+    password: Type.Optional(Password),
+    locale: Type.Optional(Locale),
+  },
+  { additionalProperties: false },
+);
+
+/** The signed-in user, with the role that decides what they may do and see. */
+export const Me = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  locale: Locale,
+  teamId: Type.Union([Type.String(), Type.Null()]),
+  totpEnabled: Type.Boolean(),
+  role: Role,
+});
+export const LoginBody = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 200 }),
+    totpCode: Type.Optional(Type.String({ maxLength: 10 })),
+    recoveryCode: Type.Optional(Type.String({ maxLength: 40 })),
+    tenantId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only needed when one email has accounts in several tenants' })),
+  },
+  { additionalProperties: false },
+);
+export const Session = Type.Object({ user: Me, csrfToken: Type.String({ description: 'Send as X-CSRF-Token on every non-GET request' }) });
+export const TotpSetup = Type.Object({
+  secret: Type.String({ description: 'Base32, for manual entry' }),
+  otpauthUrl: Type.String(),
+  qrDataUrl: Type.String({ description: 'data:image/svg+xml QR code of otpauthUrl' }),
+});
+export const TotpEnable = Type.Object({ code: Type.String({ minLength: 6, maxLength: 10 }) }, { additionalProperties: false });
+export const TotpRecoveryCodes = Type.Object({ recoveryCodes: Type.Array(Type.String(), { description: 'Shown once; each works once' }) });
+export const PasswordConfirm = Type.Object({ password: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
+export const PasswordChange = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 200 }), newPassword: Password }, { additionalProperties: false });
+
+export const AuditEntry = Type.Object({
+  id: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  actor: Type.Object({
+    type: Type.Union([Type.Literal('user'), Type.Literal('apiKey'), Type.Literal('system')]),
+    id: Type.Union([Type.String(), Type.Null()]),
+    label: Type.Union([Type.String(), Type.Null()]),
+  }),
+  action: Type.String({ description: 'customer.read, customer.reveal, auth.login, … or "<METHOD> <route>" for other changes' }),
+  resourceType: Type.Union([Type.String(), Type.Null()]),
+  resourceId: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  ip: Type.Union([Type.String(), Type.Null()]),
+});
+export const AuditQuery = Type.Object({
+  actorId: Type.Optional(Type.String({ maxLength: 64 })),
+  actorType: Type.Optional(Type.Union([Type.Literal('user'), Type.Literal('apiKey'), Type.Literal('system')])),
+  action: Type.Optional(Type.String({ maxLength: 200 })),
+  resourceType: Type.Optional(Type.String({ maxLength: 64 })),
+  resourceId: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+  ...CursorQuery,
 });
 
 export const SourceCreate = Type.Object({

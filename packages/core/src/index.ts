@@ -8,3 +8,5 @@ export * from './events/segment.js';
 export * from './money/money.js';
 export * from './tags/tag-name.js';
 export * from './tags/rule-condition.js';
+export * from './access/permissions.js';
+export * from './access/mask.js';

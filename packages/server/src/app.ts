@@ -1,14 +1,19 @@
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { DatongError } from '@datong/core';
 import { Problem } from '@datong/contracts';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAuditLog } from './http/audit.js';
 import { Authenticator, type AuthPolicy } from './http/auth.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { errorHandler, problemFor, sendProblem } from './http/problem.js';
 import { newId } from './ids.js';
 import type { Metrics } from './observability/metrics.js';
 import { adminRoutes } from './routes/v1/admin.routes.js';
+import { auditRoutes } from './routes/v1/audit.routes.js';
+import { authRoutes } from './routes/v1/auth.routes.js';
+import { usersRoutes } from './routes/v1/users.routes.js';
 import { customersRoutes } from './routes/v1/customers.routes.js';
 import { ingestRoutes } from './routes/v1/ingest.routes.js';
 import { connectorsRoutes } from './routes/v1/connectors.routes.js';
@@ -27,7 +32,7 @@ export interface AppOptions extends ServerDeps {
 
 export type App = FastifyInstance;
 
-const POLICIES = new Set(['apiKey:read', 'apiKey:write', 'apiKey:admin', 'writeKey', 'customerToken', 'public']);
+const POLICIES = new Set(['apiKey:read', 'apiKey:write', 'apiKey:admin', 'session', 'writeKey', 'customerToken', 'public']);
 
 /** Builds the HTTP app without listening (tests use `inject`). */
 export async function buildApp(opts: AppOptions): Promise<App> {
@@ -42,7 +47,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
 
   app.decorateRequest('auth', null);
-  const authenticator = new Authenticator(opts.db, opts.keyring, opts.clock);
+  // Registered before the auth hook so that the session cookie is parsed when it runs.
+  await app.register(cookie);
+  const authenticator = new Authenticator(opts.db, opts.keyring, opts.clock, {
+    idleMs: opts.config.security.sessionIdleMinutes * 60_000,
+    maxMs: opts.config.security.sessionMaxHours * 3_600_000,
+  });
   app.decorate('authenticator', authenticator);
 
   // Every route declares who may call it (STYLE.md §B); a route without a policy is a bug.
@@ -53,6 +63,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       return;
     }
     if (!policy || !POLICIES.has(policy)) throw new Error(`route ${String(route.method)} ${route.url} declares no auth policy`);
+    // A console session is accepted wherever an API key is (http/auth.ts); say so in the OpenAPI document.
+    if (policy.startsWith('apiKey:') && route.schema) route.schema = { ...route.schema, security: [{ apiKey: [] }, { session: [] }] };
   });
   app.addHook('onRequest', async (req) => {
     const policy = req.routeOptions.config.auth as AuthPolicy | undefined;
@@ -94,12 +106,19 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           apiKey: { type: 'http', scheme: 'bearer', description: 'API key with read, write or admin scope' },
           writeKey: { type: 'http', scheme: 'basic', description: 'Source write key as the user name (Segment compatible)' },
           customerToken: { type: 'http', scheme: 'bearer', description: 'Customer token from the mini-program login' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'datong_session',
+            description: 'Console session from POST /v1/auth/login; accepted wherever an API key is. Non-GET requests also send X-CSRF-Token.',
+          },
         },
       },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true } });
   registerIdempotency(app, opts.db, opts.keyring);
+  registerAuditLog(app, opts.db, opts.clock);
 
   systemRoutes(app, opts);
   ingestRoutes(app, opts);
@@ -108,6 +127,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   webhooksRoutes(app, opts);
   adminRoutes(app, opts, authenticator);
   connectorsRoutes(app, opts);
+  authRoutes(app, opts);
+  usersRoutes(app, opts);
+  auditRoutes(app, opts);
   return app;
 }
 

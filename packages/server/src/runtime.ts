@@ -13,9 +13,11 @@ import { lockDataDir, type DataDirLock } from './security/data-dir-lock.js';
 import { createKeyring, sha256Hex, type Keyring } from './security/keys.js';
 import { createApiKey } from './routes/v1/admin.routes.js';
 import { parseRetrySchedule } from './webhooks/index.js';
+import { DEFAULT_TENANT_ID } from './tenants.js';
+import { ensureBuiltinRoles } from './usecases/access.js';
 import type { ServerDeps } from './usecases/context.js';
 
-export const DEFAULT_TENANT_ID = 'ten_default';
+export { DEFAULT_TENANT_ID };
 
 export interface Datong {
   readonly app: App;
@@ -67,9 +69,10 @@ async function checkKeyFingerprint(db: Db, master: Buffer): Promise<void> {
   }
 }
 
-/** Creates the default tenant and the bootstrap admin key when missing. */
+/** Creates the default tenant, its built-in console roles and the bootstrap admin key when missing. */
 export async function bootstrap(db: Db, config: Config): Promise<string | null> {
   await db.query(`INSERT INTO tenants (id, name) VALUES ($1, 'Default') ON CONFLICT (id) DO NOTHING`, [DEFAULT_TENANT_ID]);
+  await ensureBuiltinRoles(db, DEFAULT_TENANT_ID);
   if (config.security.adminKey) {
     const exists = await db.query('SELECT 1 FROM api_keys WHERE key_hash = $1', [sha256Hex(config.security.adminKey)]);
     if (exists.rows.length === 0) await createApiKey(db, DEFAULT_TENANT_ID, 'Bootstrap admin (DATONG_ADMIN_KEY)', ['admin'], config.security.adminKey);

@@ -1,13 +1,29 @@
 import { createHmac } from 'node:crypto';
-import { DatongError } from '@datong/core';
+import { DatongError, type Permission } from '@datong/core';
 import type { FastifyRequest } from 'fastify';
 import type { Queryable } from '../db/client.js';
 import { safeEqual, sha256Hex, type Keyring } from '../security/keys.js';
+import { csrfMatches, resolveSession, type SessionPolicy, type SessionUser } from '../usecases/sessions.js';
 
 export type ApiScope = 'read' | 'write' | 'admin';
 
-/** Every route declares one of these in `config.auth`; the server refuses to register a route without. */
-export type AuthPolicy = `apiKey:${ApiScope}` | 'writeKey' | 'customerToken' | 'public';
+/**
+ * Every route declares one of these in `config.auth`; the server refuses to register a route
+ * without. `apiKey:*` routes also accept a console session (the `datong_session` cookie), whose
+ * role must then hold the route's permission; `session` routes accept only a session.
+ */
+export type AuthPolicy = `apiKey:${ApiScope}` | 'session' | 'writeKey' | 'customerToken' | 'public';
+
+export const SESSION_COOKIE = 'datong_session';
+export const CSRF_COOKIE = 'datong_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
+
+/** The permission a session user needs on an `apiKey:*` route that declares none. */
+export const DEFAULT_PERMISSION: Record<ApiScope, Permission> = {
+  read: 'customers.read',
+  write: 'customers.write',
+  admin: 'settings.manage',
+};
 
 export interface AuthContext {
   readonly tenantId: string;
@@ -19,13 +35,23 @@ export interface AuthContext {
   readonly customerId?: string;
   readonly connectorId?: string;
   readonly platformUserId?: string;
+  /** The API key's name (audit log). */
+  readonly label?: string;
+  /** Set when a console user is signed in with a session cookie (then `actor` is the user id). */
+  readonly user?: SessionUser;
+  readonly sessionId?: string;
+  readonly csrfToken?: string;
 }
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthPolicy;
+    /** What a console user's role must grant (default for `apiKey:*` routes: DEFAULT_PERMISSION). */
+    permission?: Permission;
     /** POSTs that create: honour Idempotency-Key. */
     idempotent?: boolean;
+    /** The audit action for a change (default `<METHOD> <route>`); false when the handler audits itself. */
+    audit?: string | false;
   }
   interface FastifyRequest {
     auth: AuthContext | null;
@@ -43,15 +69,17 @@ const CACHE_MS = 10_000;
 export class Authenticator {
   readonly #db: Queryable;
   readonly #keyring: Keyring;
-  readonly #keys = new Map<string, CacheEntry<{ tenantId: string; id: string; scopes: ApiScope[] } | null>>();
+  readonly #keys = new Map<string, CacheEntry<{ tenantId: string; id: string; name: string; scopes: ApiScope[] } | null>>();
   readonly #writeKeys = new Map<string, CacheEntry<{ tenantId: string; id: string; type: string } | null>>();
   readonly #lastUsedWritten = new Map<string, number>();
   readonly #clock: () => Date;
+  readonly #sessions: SessionPolicy;
 
-  constructor(db: Queryable, keyring: Keyring, clock: () => Date = () => new Date()) {
+  constructor(db: Queryable, keyring: Keyring, clock: () => Date = () => new Date(), sessions: SessionPolicy = { idleMs: 30 * 60_000, maxMs: 12 * 3_600_000 }) {
     this.#db = db;
     this.#keyring = keyring;
     this.#clock = clock;
+    this.#sessions = sessions;
   }
 
   invalidate(): void {
@@ -64,7 +92,14 @@ export class Authenticator {
     const header = req.headers.authorization;
     if (policy === 'writeKey') return this.#writeKey(header);
     if (policy === 'customerToken') return this.#customerToken(header);
+    const cookie = (req.cookies as Record<string, string | undefined> | undefined)?.[SESSION_COOKIE];
+    if (policy === 'session') {
+      if (!cookie) throw new DatongError('AUTH_REQUIRED', 'Sign in first');
+      return this.#session(req, cookie, req.routeOptions.config.permission);
+    }
     const scope = policy.slice('apiKey:'.length) as ApiScope;
+    // An Authorization header wins: API clients behave exactly as before sessions existed.
+    if (!header && cookie) return this.#session(req, cookie, req.routeOptions.config.permission ?? DEFAULT_PERMISSION[scope]);
     if (!header) throw new DatongError('AUTH_REQUIRED', 'Send the API key as "Authorization: Bearer <key>"');
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m?.[1]) throw new DatongError('AUTH_API_KEY_INVALID', 'Authorization must be "Bearer <key>"');
@@ -73,20 +108,36 @@ export class Authenticator {
     if (!key.scopes.includes('admin') && !key.scopes.includes(scope)) {
       throw new DatongError('AUTH_SCOPE_MISSING', `This route needs the "${scope}" scope; the key has ${key.scopes.join(', ')}`);
     }
-    return { tenantId: key.tenantId, actor: key.id, scopes: key.scopes };
+    return { tenantId: key.tenantId, actor: key.id, scopes: key.scopes, label: key.name };
   }
 
-  async #apiKey(raw: string): Promise<{ tenantId: string; id: string; scopes: ApiScope[] } | null> {
+  /**
+   * A console session. Non-GET requests must echo the session's CSRF token in X-CSRF-Token
+   * (OWASP CSRF Prevention Cheat Sheet, "Signed double-submit cookie": the token is also in the
+   * readable datong_csrf cookie, and compared here with the server's copy).
+   */
+  async #session(req: FastifyRequest, token: string, permission: Permission | undefined): Promise<AuthContext> {
+    const s = await resolveSession(this.#db, token, this.#clock(), this.#sessions);
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && !csrfMatches(s.csrfToken, req.headers[CSRF_HEADER])) {
+      throw new DatongError('AUTH_CSRF_INVALID', `Send the csrfToken of the session in the ${CSRF_HEADER} header`);
+    }
+    if (permission && !s.user.role.permissions.includes(permission)) {
+      throw new DatongError('AUTH_PERMISSION_MISSING', `This needs the "${permission}" permission, which the role "${s.user.role.name}" does not grant`);
+    }
+    return { tenantId: s.tenantId, actor: s.user.id, scopes: [], label: s.user.email, user: s.user, sessionId: s.sessionId, csrfToken: s.csrfToken };
+  }
+
+  async #apiKey(raw: string): Promise<{ tenantId: string; id: string; name: string; scopes: ApiScope[] } | null> {
     const hash = sha256Hex(raw);
     const now = Date.now();
     const hit = this.#keys.get(hash);
     if (hit && hit.expires > now) return hit.value;
-    const r = await this.#db.query<{ tenant_id: string; id: string; scopes: string[] }>(
-      'SELECT tenant_id, id, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+    const r = await this.#db.query<{ tenant_id: string; id: string; name: string; scopes: string[] }>(
+      'SELECT tenant_id, id, name, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
       [hash],
     );
     const row = r.rows[0];
-    const value = row ? { tenantId: row.tenant_id, id: row.id, scopes: row.scopes as ApiScope[] } : null;
+    const value = row ? { tenantId: row.tenant_id, id: row.id, name: row.name, scopes: row.scopes as ApiScope[] } : null;
     this.#keys.set(hash, { value, expires: now + CACHE_MS });
     if (value && (this.#lastUsedWritten.get(value.id) ?? 0) < now - 60_000) {
       this.#lastUsedWritten.set(value.id, now);

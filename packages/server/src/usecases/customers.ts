@@ -17,6 +17,7 @@ export async function membersOf(q: Queryable, tenantId: string, rootId: string):
 }
 
 interface IdentityRow {
+  value_index: string;
   type: string;
   collection: string;
   value: string | null;
@@ -32,6 +33,8 @@ export function identityValue(keyring: Keyring, row: { value: string | null; val
 
 interface CustomerRow {
   id: string;
+  owner_user_id: string | null;
+  owner_name: string | null;
   traits: Record<string, unknown>;
   consent: Record<string, unknown>;
   first_seen_at: Date | string;
@@ -67,10 +70,11 @@ interface CustomerRow {
 const LOAD_CUSTOMER_SQL = `
   WITH root AS (SELECT r.* FROM customers x JOIN customers r ON r.tenant_id = x.tenant_id AND r.id = x.root_id WHERE x.tenant_id = $1 AND x.id = $2),
   members AS (SELECT m.id, m.created_at FROM customers m, root WHERE m.tenant_id = $1 AND m.root_id = root.id)
-  SELECT root.id, root.traits, root.consent, root.first_seen_at, root.last_seen_at, root.created_at, root.updated_at,
+  SELECT root.id, root.traits, root.consent, root.first_seen_at, root.last_seen_at, root.created_at, root.updated_at, root.owner_user_id,
+    (SELECT u.name FROM users u WHERE u.tenant_id = $1 AND u.id = root.owner_user_id) AS owner_name,
     (SELECT array_agg(id ORDER BY created_at, id) FROM members) AS members,
     (SELECT json_agg(i ORDER BY i.created_at, i.type) FROM (
-       SELECT i.type, i.collection, i.value, i.value_enc, i.customer_id, i.source_id, i.created_at
+       SELECT i.value_index, i.type, i.collection, i.value, i.value_enc, i.customer_id, i.source_id, i.created_at
        FROM customer_identities i JOIN members m ON i.tenant_id = $1 AND i.customer_id = m.id) i) AS identities,
     (SELECT json_agg(t ORDER BY t.tag) FROM (
        SELECT DISTINCT ON (t.tag) t.tag, t.source, t.rule_id, t.added_at, t.expires_at
@@ -98,8 +102,10 @@ export async function loadCustomer(q: Queryable, keyring: Keyring, tenantId: str
   const members = r.members ?? [r.id];
   return {
     id: r.id,
+    owner: r.owner_user_id ? { id: r.owner_user_id, name: r.owner_name ?? '' } : null,
     traits: r.traits,
     identities: (r.identities ?? []).map((i) => ({
+      id: i.value_index,
       type: i.type,
       collection: i.collection === '' ? null : i.collection,
       value: identityValue(keyring, i),

@@ -84,7 +84,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.post(
     '/v1/sources',
     {
-      config: { auth: 'apiKey:admin', idempotent: true },
+      config: { auth: 'apiKey:admin', permission: 'settings.manage', idempotent: true },
       schema: { tags: ['sources'], summary: 'Create a source; answers with its write key', security: [{ apiKey: [] }], body: SourceCreate, response: { 201: Source, ...errors } },
     },
     async (req, reply) => {
@@ -101,12 +101,12 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   };
   app.get(
     '/v1/sources',
-    { config: { auth: 'apiKey:admin' }, schema: { tags: ['sources'], summary: 'Sources', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(Source) }), ...errors } } },
+    { config: { auth: 'apiKey:admin', permission: 'settings.manage' }, schema: { tags: ['sources'], summary: 'Sources', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(Source) }), ...errors } } },
     async (req) => ({ data: await listSources(req.auth?.tenantId ?? '') }),
   );
   app.get(
     '/v1/sources/:id',
-    { config: { auth: 'apiKey:admin' }, schema: { tags: ['sources'], summary: 'One source', security: [{ apiKey: [] }], params: IdParam, response: { 200: Source, ...errors } } },
+    { config: { auth: 'apiKey:admin', permission: 'settings.manage' }, schema: { tags: ['sources'], summary: 'One source', security: [{ apiKey: [] }], params: IdParam, response: { 200: Source, ...errors } } },
     async (req) => {
       const s = (await listSources(req.auth?.tenantId ?? '', (req.params as { id: string }).id))[0];
       if (!s) throw new DatongError('SOURCE_NOT_FOUND');
@@ -116,7 +116,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.post(
     '/v1/sources/:id/rotate-write-key',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'settings.manage' },
       schema: { tags: ['sources'], summary: 'Replace the write key (the old one stops working)', security: [{ apiKey: [] }], params: IdParam, response: { 200: Source, ...errors } },
     },
     async (req) => {
@@ -139,7 +139,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.delete(
     '/v1/sources/:id',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'settings.manage' },
       schema: { tags: ['sources'], summary: 'Disable a source (its write key stops working; its events stay)', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } },
     },
     async (req, reply) => {
@@ -163,7 +163,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.post(
     '/v1/api-keys',
     {
-      config: { auth: 'apiKey:admin', idempotent: true },
+      config: { auth: 'apiKey:admin', permission: 'settings.manage', idempotent: true },
       schema: { tags: ['api-keys'], summary: 'Create an API key; the key is shown once', security: [{ apiKey: [] }], body: ApiKeyCreate, response: { 201: ApiKey, ...errors } },
     },
     async (req, reply) => {
@@ -178,7 +178,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   );
   app.get(
     '/v1/api-keys',
-    { config: { auth: 'apiKey:admin' }, schema: { tags: ['api-keys'], summary: 'API keys (without the keys)', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(ApiKey) }), ...errors } } },
+    { config: { auth: 'apiKey:admin', permission: 'settings.manage' }, schema: { tags: ['api-keys'], summary: 'API keys (without the keys)', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(ApiKey) }), ...errors } } },
     async (req) => {
       const r = await db.query<Parameters<typeof keyOut>[0]>('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id', [req.auth?.tenantId ?? '']);
       return { data: r.rows.map(keyOut) };
@@ -186,7 +186,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   );
   app.delete(
     '/v1/api-keys/:id',
-    { config: { auth: 'apiKey:admin' }, schema: { tags: ['api-keys'], summary: 'Revoke an API key', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } } },
+    { config: { auth: 'apiKey:admin', permission: 'settings.manage' }, schema: { tags: ['api-keys'], summary: 'Revoke an API key', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } } },
     async (req, reply) => {
       const r = await db.query('UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL', [req.auth?.tenantId ?? '', (req.params as { id: string }).id]);
       if (r.affectedRows === 0) throw new DatongError('API_KEY_NOT_FOUND');
@@ -207,13 +207,13 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   };
   app.get(
     '/v1/identity-rules',
-    { config: { auth: 'apiKey:read' }, schema: { tags: ['identity'], summary: 'Identity resolution rules', security: [{ apiKey: [] }], response: { 200: IdentityRules, ...errors } } },
+    { config: { auth: 'apiKey:read', permission: 'settings.manage' }, schema: { tags: ['identity'], summary: 'Identity resolution rules', security: [{ apiKey: [] }], response: { 200: IdentityRules, ...errors } } },
     async (req) => currentRules(req.auth?.tenantId ?? ''),
   );
   app.put(
     '/v1/identity-rules',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'settings.manage' },
       schema: {
         tags: ['identity'],
         summary: 'Set identifier priority, per-type limits and blocked values',
@@ -268,7 +268,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.get(
     '/v1/quarantine',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'quarantine.manage' },
       schema: {
         tags: ['quarantine'],
         summary: 'Records set aside by validation, newest first',
@@ -299,7 +299,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.post(
     '/v1/quarantine/:id/fix',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'quarantine.manage' },
       schema: {
         tags: ['quarantine'],
         summary: 'Fix a quarantined record: the corrected message or value is processed again',
@@ -349,7 +349,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.post(
     '/v1/quarantine/:id/discard',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'quarantine.manage' },
       schema: { tags: ['quarantine'], summary: 'Discard a quarantined record (kept, marked discarded)', security: [{ apiKey: [] }], params: IdParam, response: { 200: QuarantineItem, ...errors, 409: Problem } },
     },
     async (req) => {
@@ -378,7 +378,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   app.post(
     '/v1/benefits',
     {
-      config: { auth: 'apiKey:write', idempotent: true },
+      config: { auth: 'apiKey:write', permission: 'settings.manage', idempotent: true },
       schema: { tags: ['benefits'], summary: 'Create a benefit shown to customers with all/any of the given tags', security: [{ apiKey: [] }], body: BenefitCreate, response: { 201: Benefit, ...errors } },
     },
     async (req, reply) => {
@@ -396,7 +396,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   );
   app.get(
     '/v1/benefits',
-    { config: { auth: 'apiKey:read' }, schema: { tags: ['benefits'], summary: 'Benefits', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(Benefit) }), ...errors } } },
+    { config: { auth: 'apiKey:read', permission: 'settings.manage' }, schema: { tags: ['benefits'], summary: 'Benefits', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(Benefit) }), ...errors } } },
     async (req) => {
       const r = await db.query<BenefitRow>('SELECT * FROM benefits WHERE tenant_id = $1 ORDER BY created_at, id', [req.auth?.tenantId ?? '']);
       return { data: r.rows.map(benefitOut) };
@@ -404,13 +404,13 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   );
   app.get(
     '/v1/benefits/:id',
-    { config: { auth: 'apiKey:read' }, schema: { tags: ['benefits'], summary: 'One benefit', security: [{ apiKey: [] }], params: IdParam, response: { 200: Benefit, ...errors } } },
+    { config: { auth: 'apiKey:read', permission: 'settings.manage' }, schema: { tags: ['benefits'], summary: 'One benefit', security: [{ apiKey: [] }], params: IdParam, response: { 200: Benefit, ...errors } } },
     async (req) => benefitOut(await getBenefit(req.auth?.tenantId ?? '', (req.params as { id: string }).id)),
   );
   app.patch(
     '/v1/benefits/:id',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'settings.manage' },
       schema: { tags: ['benefits'], summary: 'Change a benefit', security: [{ apiKey: [] }], params: IdParam, body: BenefitUpdate, response: { 200: Benefit, ...errors } },
     },
     async (req) => {
@@ -438,7 +438,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
   );
   app.delete(
     '/v1/benefits/:id',
-    { config: { auth: 'apiKey:write' }, schema: { tags: ['benefits'], summary: 'Delete a benefit', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } } },
+    { config: { auth: 'apiKey:write', permission: 'settings.manage' }, schema: { tags: ['benefits'], summary: 'Delete a benefit', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } } },
     async (req, reply) => {
       const r = await db.query('DELETE FROM benefits WHERE tenant_id = $1 AND id = $2', [req.auth?.tenantId ?? '', (req.params as { id: string }).id]);
       if (r.affectedRows === 0) throw new DatongError('BENEFIT_NOT_FOUND');

@@ -65,7 +65,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/connectors',
     {
-      config: { auth: 'apiKey:admin', idempotent: true },
+      config: { auth: 'apiKey:admin', permission: 'connectors.manage', idempotent: true },
       schema: {
         tags: ['connectors'],
         summary: 'Add a connector',
@@ -97,7 +97,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   );
   app.get(
     '/v1/connectors',
-    { config: { auth: 'apiKey:admin' }, schema: { tags: ['connectors'], summary: 'Connectors', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(Connector) }), ...errors } } },
+    { config: { auth: 'apiKey:admin', permission: 'connectors.manage' }, schema: { tags: ['connectors'], summary: 'Connectors', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(Connector) }), ...errors } } },
     async (req) => {
       const r = await db.query<ConnectorRow>('SELECT * FROM connectors WHERE tenant_id = $1 ORDER BY created_at, id', [req.auth?.tenantId ?? '']);
       return { data: r.rows.map(out) };
@@ -105,13 +105,13 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   );
   app.get(
     '/v1/connectors/:id',
-    { config: { auth: 'apiKey:admin' }, schema: { tags: ['connectors'], summary: 'One connector', security: [{ apiKey: [] }], params: IdParam, response: { 200: Connector, ...errors } } },
+    { config: { auth: 'apiKey:admin', permission: 'connectors.manage' }, schema: { tags: ['connectors'], summary: 'One connector', security: [{ apiKey: [] }], params: IdParam, response: { 200: Connector, ...errors } } },
     async (req) => out(await get(db, req.auth?.tenantId ?? '', (req.params as { id: string }).id)),
   );
   app.delete(
     '/v1/connectors/:id',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'connectors.manage' },
       schema: { tags: ['connectors'], summary: 'Disable a connector (its data stays)', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } },
     },
     async (req, reply) => {
@@ -124,7 +124,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/connectors/:id/test',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'connectors.manage' },
       schema: {
         tags: ['connectors'],
         summary: 'Check credentials and reachability',

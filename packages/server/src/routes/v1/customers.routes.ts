@@ -1,24 +1,139 @@
-import { canonicalTagName, DatongError, normalizeEmail, normalizePhone } from '@datong/core';
-import { CursorQuery, Customer, CustomerSummary, IdParam, Page, Problem, TagsAddBody, TagsBody, TimelineItem, Type } from '@datong/contracts';
+import { PassThrough, Readable } from 'node:stream';
+import { canonicalTagName, DatongError, maskEmail, maskName, maskPhone, normalizeEmail, normalizePhone, spreadsheetSafe } from '@datong/core';
+import {
+  CursorQuery,
+  Customer,
+  CustomerSummary,
+  CustomerUpdate,
+  ExportQuery,
+  IdParam,
+  Page,
+  Problem,
+  RevealBody,
+  RevealResult,
+  TagsAddBody,
+  TagsBody,
+  TimelineItem,
+  Type,
+} from '@datong/contracts';
+import ExcelJS from 'exceljs';
 import type { FastifyInstance } from 'fastify';
+import { auditAction } from '../../http/audit.js';
+import type { AuthContext } from '../../http/auth.js';
 import { isoReq, keysetPage, toPage } from '../../http/pagination.js';
 import type { ServerDeps } from '../../usecases/context.js';
-import { loadCustomer, lookupCustomerId, lookupIdentifier, membersOf, rootOf } from '../../usecases/customers.js';
+import { maskCustomerFor, masksPii, maskPropertiesFor, scopeCondition, scopeOf, visibleRoot } from '../../usecases/customer-access.js';
+import { identityValue, loadCustomer, lookupCustomerId, lookupIdentifier, membersOf, rootOf } from '../../usecases/customers.js';
 import { subscribedTypes, writeOutbox } from '../../usecases/outbox.js';
 import { unmerge } from '../../usecases/unmerge.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
+const EXPORT_PAGE = 500;
+const EXPORT_COLUMNS = ['id', 'name', 'phone', 'email', 'tags', 'owner', 'firstSeenAt', 'lastSeenAt', 'createdAt'] as const;
+
+interface SummaryRow {
+  id: string;
+  traits: Record<string, unknown>;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  created_at: Date;
+  tags: string[] | null;
+  owner_user_id: string | null;
+  owner_name: string | null;
+}
+
+const summaryOut = (c: SummaryRow) => ({
+  id: c.id,
+  owner: c.owner_user_id ? { id: c.owner_user_id, name: c.owner_name ?? '' } : null,
+  traits: c.traits,
+  tags: c.tags ?? [],
+  firstSeenAt: isoReq(c.first_seen_at),
+  lastSeenAt: isoReq(c.last_seen_at),
+  createdAt: isoReq(c.created_at),
+});
+
+const authOf = (auth: AuthContext | null): AuthContext => {
+  if (!auth) throw new DatongError('AUTH_REQUIRED');
+  return auth;
+};
+
+/** What kind of search term it was, for the audit log (never the term: it may be a phone number). */
+const queryKind = (q: string | undefined): string | undefined =>
+  q === undefined || q.trim() === '' ? undefined : /^[+\d\s\-()]{7,}$/.test(q.trim()) ? 'phone' : q.includes('@') ? 'email' : 'text';
+
+/** RFC 4180 field, defused for spreadsheets. */
+const csvField = (v: string): string => {
+  const s = spreadsheetSafe(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
 
 export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { db, keyring } = deps;
 
+  /** Root customers matching the search, in the caller's data scope (a SQL condition, so pages stay full). */
+  const searchPage = async (auth: AuthContext, query: { q?: string | undefined; tag?: string | undefined }, cursor: string | undefined, limit: number) => {
+    const { q, tag } = query;
+    const params: unknown[] = [auth.tenantId];
+    const where: string[] = ['c.tenant_id = $1', 'c.merged_into IS NULL'];
+    if (q && q.trim() !== '') {
+      const term = q.trim();
+      const ids = new Set<string>();
+      const phone = /^[+\d\s\-()]{7,}$/.test(term) ? normalizePhone(term) : undefined;
+      const email = term.includes('@') ? normalizeEmail(term) : undefined;
+      if (phone) {
+        const r = await lookupIdentifier(db, keyring, auth.tenantId, { type: 'phone', collection: '', value: phone });
+        if (r) ids.add(r);
+      }
+      if (email) {
+        const r = await lookupIdentifier(db, keyring, auth.tenantId, { type: 'email', collection: '', value: email });
+        if (r) ids.add(r);
+      }
+      const byValue = await db.query<{ root_id: string }>(
+        `SELECT DISTINCT c.root_id FROM customer_identities i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
+         WHERE i.tenant_id = $1 AND i.value = $2 LIMIT 50`,
+        [auth.tenantId, term],
+      );
+      for (const r of byValue.rows) ids.add(r.root_id);
+      const byId = await db.query<{ root_id: string }>('SELECT root_id FROM customers WHERE tenant_id = $1 AND id = $2', [auth.tenantId, term]);
+      for (const r of byId.rows) ids.add(r.root_id);
+      params.push([...ids]);
+      const likeTerm = `${term.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+      params.push(likeTerm);
+      where.push(`(c.id = ANY($${params.length - 1}::text[]) OR lower(c.traits->>'name') LIKE $${params.length})`);
+    }
+    if (tag) {
+      params.push(canonicalTagName(tag), deps.clock().toISOString());
+      where.push(`EXISTS (SELECT 1 FROM customer_tags t JOIN customers m ON m.tenant_id = t.tenant_id AND m.id = t.customer_id
+                  WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id AND t.tag = $${params.length - 1}
+                    AND (t.expires_at IS NULL OR t.expires_at > $${params.length}::timestamptz))`);
+    }
+    const scope = scopeCondition(scopeOf(auth), params);
+    if (scope) where.push(scope);
+    const order = keysetPage(params, where, cursor, limit, 'c.created_at', 'c.id');
+    const r = await db.query<SummaryRow>(
+      `SELECT c.id, c.traits, c.first_seen_at, c.last_seen_at, c.created_at, c.owner_user_id,
+              (SELECT u.name FROM users u WHERE u.tenant_id = c.tenant_id AND u.id = c.owner_user_id) AS owner_name,
+              (SELECT array_agg(DISTINCT t.tag ORDER BY t.tag) FROM customer_tags t JOIN customers m ON m.tenant_id = t.tenant_id AND m.id = t.customer_id
+               WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id) AS tags
+       FROM customers c WHERE ${where.join(' AND ')} ${order}`,
+      params,
+    );
+    return toPage(r.rows, limit, summaryOut, (c) => [c.created_at, c.id]);
+  };
+
+  /** Customers out of the caller's scope answer as missing ones; API keys and "all" scopes skip the check. */
+  const checkVisible = async (auth: AuthContext, id: string): Promise<void> => {
+    if (scopeOf(auth) !== null) await visibleRoot(db, auth, id);
+  };
+
   app.get(
     '/v1/customers',
     {
-      config: { auth: 'apiKey:read' },
+      config: { auth: 'apiKey:read', permission: 'customers.read' },
       schema: {
         tags: ['customers'],
         summary: 'Search customers by name, phone, email, identifier or tag',
+        description: "Only customers in the caller's data scope; personal values masked for roles that mask them.",
         security: [{ apiKey: [] }],
         querystring: Type.Object({
           q: Type.Optional(Type.String({ maxLength: 200, description: 'Name prefix, phone, email, any identifier value, or a customer id' })),
@@ -29,71 +144,108 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const { auth } = req;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const auth = authOf(req.auth);
       const { q, tag, cursor, limit = 50 } = req.query as { q?: string; tag?: string; cursor?: string; limit?: number };
-      const params: unknown[] = [auth.tenantId];
-      const where: string[] = ['c.tenant_id = $1', 'c.merged_into IS NULL'];
-      if (q && q.trim() !== '') {
-        const term = q.trim();
-        const ids = new Set<string>();
-        const phone = /^[+\d\s\-()]{7,}$/.test(term) ? normalizePhone(term) : undefined;
-        const email = term.includes('@') ? normalizeEmail(term) : undefined;
-        if (phone) {
-          const r = await lookupIdentifier(db, keyring, auth.tenantId, { type: 'phone', collection: '', value: phone });
-          if (r) ids.add(r);
-        }
-        if (email) {
-          const r = await lookupIdentifier(db, keyring, auth.tenantId, { type: 'email', collection: '', value: email });
-          if (r) ids.add(r);
-        }
-        const byValue = await db.query<{ root_id: string }>(
-          `SELECT DISTINCT c.root_id FROM customer_identities i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
-           WHERE i.tenant_id = $1 AND i.value = $2 LIMIT 50`,
-          [auth.tenantId, term],
-        );
-        for (const r of byValue.rows) ids.add(r.root_id);
-        const byId = await db.query<{ root_id: string }>('SELECT root_id FROM customers WHERE tenant_id = $1 AND id = $2', [auth.tenantId, term]);
-        for (const r of byId.rows) ids.add(r.root_id);
-        params.push([...ids]);
-        const likeTerm = `${term.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-        params.push(likeTerm);
-        where.push(`(c.id = ANY($${params.length - 1}::text[]) OR lower(c.traits->>'name') LIKE $${params.length})`);
+      const page = await searchPage(auth, { q, tag }, cursor, limit);
+      if (page.data.length > 0) {
+        const kind = queryKind(q);
+        await auditAction(db, deps.clock, req, 'customer.search', 'customer', null, { results: page.data.map((c) => c.id), ...(kind ? { query: kind } : {}), ...(tag ? { tag } : {}) });
       }
-      if (tag) {
-        params.push(canonicalTagName(tag), deps.clock().toISOString());
-        where.push(`EXISTS (SELECT 1 FROM customer_tags t JOIN customers m ON m.tenant_id = t.tenant_id AND m.id = t.customer_id
-                    WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id AND t.tag = $${params.length - 1}
-                      AND (t.expires_at IS NULL OR t.expires_at > $${params.length}::timestamptz))`);
-      }
-      const order = keysetPage(params, where, cursor, limit, 'c.created_at', 'c.id');
-      const r = await db.query<{ id: string; traits: Record<string, unknown>; first_seen_at: Date; last_seen_at: Date; created_at: Date; tags: string[] | null }>(
-        `SELECT c.id, c.traits, c.first_seen_at, c.last_seen_at, c.created_at,
-                (SELECT array_agg(DISTINCT t.tag ORDER BY t.tag) FROM customer_tags t JOIN customers m ON m.tenant_id = t.tenant_id AND m.id = t.customer_id
-                 WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id) AS tags
-         FROM customers c WHERE ${where.join(' AND ')} ${order}`,
-        params,
-      );
-      return toPage(
-        r.rows,
-        limit,
-        (c) => ({
-          id: c.id,
-          traits: c.traits,
-          tags: c.tags ?? [],
-          firstSeenAt: isoReq(c.first_seen_at),
-          lastSeenAt: isoReq(c.last_seen_at),
-          createdAt: isoReq(c.created_at),
-        }),
-        (c) => [c.created_at, c.id],
-      );
+      return { data: page.data.map((c) => maskCustomerFor(auth, c)), nextCursor: page.nextCursor };
     },
   );
 
   app.get(
+    '/v1/customers/export',
+    {
+      config: { auth: 'apiKey:read', permission: 'customers.export' },
+      schema: {
+        tags: ['customers'],
+        summary: 'Export the customers a search finds, as CSV or XLSX (streamed)',
+        description:
+          "Same filters and data scope as the search; masked for roles that mask personal data. Cells that a spreadsheet would run as a formula start with '. The export is audited.",
+        security: [{ apiKey: [] }],
+        querystring: ExportQuery,
+        produces: ['text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+        response: { ...errors },
+      },
+    },
+    async (req, reply) => {
+      const auth = authOf(req.auth);
+      const { format = 'csv', q, tag } = req.query as { format?: 'csv' | 'xlsx'; q?: string; tag?: string };
+      if (tag) canonicalTagName(tag);
+      const kind = queryKind(q);
+      await auditAction(db, deps.clock, req, 'customer.export', 'customer', null, { format, ...(kind ? { query: kind } : {}), ...(tag ? { tag } : {}) });
+      const mask = masksPii(auth);
+      const rows = async function* (): AsyncGenerator<string[]> {
+        let cursor: string | undefined;
+        do {
+          const page = await searchPage(auth, { q, tag }, cursor, EXPORT_PAGE);
+          const contacts = await contactsOf(auth.tenantId, page.data.map((c) => c.id));
+          for (const c of page.data) {
+            const phone = typeof c.traits['phone'] === 'string' ? c.traits['phone'] : (contacts.get(`${c.id}:phone`) ?? '');
+            const email = typeof c.traits['email'] === 'string' ? c.traits['email'] : (contacts.get(`${c.id}:email`) ?? '');
+            const name = typeof c.traits['name'] === 'string' ? c.traits['name'] : '';
+            yield [
+              c.id,
+              mask && name ? maskName(name) : name,
+              mask && phone ? maskPhone(phone) : phone,
+              mask && email ? maskEmail(email) : email,
+              c.tags.join(';'),
+              c.owner?.name ?? '',
+              c.firstSeenAt,
+              c.lastSeenAt,
+              c.createdAt,
+            ];
+          }
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+      };
+      const stamp = deps.clock().toISOString().slice(0, 10).replace(/-/g, '');
+      reply.header('content-disposition', `attachment; filename="customers-${stamp}.${format}"`).header('cache-control', 'no-store');
+      if (format === 'csv') {
+        const lines = async function* (): AsyncGenerator<string> {
+          // A byte-order mark, so that Excel reads the UTF-8 (Chinese names) as UTF-8.
+          yield `\uFEFF${EXPORT_COLUMNS.join(',')}\r\n`;
+          for await (const r of rows()) yield `${r.map(csvField).join(',')}\r\n`;
+        };
+        return reply.type('text/csv; charset=utf-8').send(Readable.from(lines()));
+      }
+      const out = new PassThrough();
+      const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
+      const ws = wb.addWorksheet('Customers');
+      void (async () => {
+        ws.addRow([...EXPORT_COLUMNS]).commit();
+        for await (const r of rows()) ws.addRow(r.map(spreadsheetSafe)).commit();
+        ws.commit();
+        await wb.commit();
+      })().catch((e: unknown) => {
+        req.log.error({ err: e, event: 'customers.export_failed' }, 'export failed');
+        out.destroy(e instanceof Error ? e : new Error(String(e)));
+      });
+      return reply.type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet').send(out);
+    },
+  );
+
+  /** The first phone and email identity of each root (decrypted), for exports of customers without those traits. */
+  const contactsOf = async (tenantId: string, rootIds: string[]): Promise<Map<string, string>> => {
+    const out = new Map<string, string>();
+    if (rootIds.length === 0) return out;
+    const r = await db.query<{ root_id: string; type: string; value: string | null; value_enc: string | null }>(
+      `SELECT DISTINCT ON (c.root_id, i.type) c.root_id, i.type, i.value, i.value_enc
+       FROM customers c JOIN customer_identities i ON i.tenant_id = c.tenant_id AND i.customer_id = c.id
+       WHERE c.tenant_id = $1 AND c.root_id = ANY($2::text[]) AND i.type IN ('phone', 'email')
+       ORDER BY c.root_id, i.type, i.created_at`,
+      [tenantId, rootIds],
+    );
+    for (const x of r.rows) out.set(`${x.root_id}:${x.type}`, identityValue(keyring, x));
+    return out;
+  };
+
+  app.get(
     '/v1/customers/lookup',
     {
-      config: { auth: 'apiKey:read' },
+      config: { auth: 'apiKey:read', permission: 'customers.read' },
       schema: {
         tags: ['customers'],
         summary: 'Find the customer holding an identifier',
@@ -108,19 +260,22 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const auth = req.auth;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const auth = authOf(req.auth);
       const { type, value, collection } = req.query as { type: string; value: string; collection?: string };
       const id = await lookupCustomerId(db, keyring, auth.tenantId, type, value, collection);
       if (!id) throw new DatongError('IDENTITY_NOT_FOUND', `No customer has this ${type}`);
-      return loadCustomer(db, keyring, auth.tenantId, id, deps.clock());
+      // Out of scope answers like no customer at all: the lookup must not confirm who holds a phone.
+      if (scopeOf(auth) !== null) await visibleRoot(db, auth, id, 'IDENTITY_NOT_FOUND');
+      const c = await loadCustomer(db, keyring, auth.tenantId, id, deps.clock());
+      await auditAction(db, deps.clock, req, 'customer.lookup', 'customer', c.id, { type });
+      return maskCustomerFor(auth, c);
     },
   );
 
   app.get(
     '/v1/customers/:id',
     {
-      config: { auth: 'apiKey:read' },
+      config: { auth: 'apiKey:read', permission: 'customers.read' },
       schema: {
         tags: ['customers'],
         summary: 'The unified customer: profile, identities, tags, consent, counts, merge history',
@@ -131,16 +286,19 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const auth = req.auth;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
-      return loadCustomer(db, keyring, auth.tenantId, (req.params as { id: string }).id, deps.clock());
+      const auth = authOf(req.auth);
+      const id = (req.params as { id: string }).id;
+      await checkVisible(auth, id);
+      const c = await loadCustomer(db, keyring, auth.tenantId, id, deps.clock());
+      await auditAction(db, deps.clock, req, 'customer.read', 'customer', c.id);
+      return maskCustomerFor(auth, c);
     },
   );
 
   app.get(
     '/v1/customers/:id/timeline',
     {
-      config: { auth: 'apiKey:read' },
+      config: { auth: 'apiKey:read', permission: 'customers.read' },
       schema: {
         tags: ['customers'],
         summary: "The customer's timeline across every channel, newest first",
@@ -156,10 +314,10 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const auth = req.auth;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const auth = authOf(req.auth);
       const { type, event, sourceId, cursor, limit = 50 } = req.query as { type?: string; event?: string; sourceId?: string; cursor?: string; limit?: number };
-      const rootId = await rootOf(db, auth.tenantId, (req.params as { id: string }).id);
+      const id = (req.params as { id: string }).id;
+      const rootId = scopeOf(auth) === null ? await rootOf(db, auth.tenantId, id) : await visibleRoot(db, auth, id);
       const members = await membersOf(db, auth.tenantId, rootId);
       const params: unknown[] = [auth.tenantId, members];
       const where = ['e.tenant_id = $1', 'e.customer_id = ANY($2::text[])'];
@@ -196,7 +354,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
          WHERE ${where.join(' AND ')} ${order}`,
         params,
       );
-      return toPage(
+      const page = toPage(
         r.rows,
         limit,
         (e) => ({
@@ -213,6 +371,8 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
         }),
         (e) => [e.occurred_at, e.id],
       );
+      if (page.data.length > 0) await auditAction(db, deps.clock, req, 'customer.timeline', 'customer', rootId, { events: page.data.length });
+      return { data: page.data.map((e) => maskPropertiesFor(auth, e)), nextCursor: page.nextCursor };
     },
   );
 
@@ -221,7 +381,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/customers/:id/tags',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'customers.write' },
       schema: {
         tags: ['tags'],
         summary: 'Add manual tags to a customer, optionally until a given time',
@@ -232,8 +392,8 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const auth = req.auth;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const auth = authOf(req.auth);
+      await checkVisible(auth, (req.params as { id: string }).id);
       const body = req.body as { tags: string[]; expiresAt?: string };
       const names = [...new Set(body.tags.map(canonicalTagName))];
       const now = deps.clock();
@@ -289,7 +449,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.delete(
     '/v1/customers/:id/tags',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'customers.write' },
       schema: {
         tags: ['tags'],
         summary: 'Remove tags from a customer',
@@ -301,8 +461,8 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const auth = req.auth;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const auth = authOf(req.auth);
+      await checkVisible(auth, (req.params as { id: string }).id);
       const names = [...new Set((req.body as { tags: string[] }).tags.map(canonicalTagName))];
       return removeTags(auth.tenantId, (req.params as { id: string }).id, names);
     },
@@ -311,7 +471,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.delete(
     '/v1/customers/:id/tags/:tag',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'customers.write' },
       schema: {
         tags: ['tags'],
         summary: 'Remove one tag from a customer',
@@ -321,9 +481,9 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const auth = req.auth;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const auth = authOf(req.auth);
       const p = req.params as { id: string; tag: string };
+      await checkVisible(auth, p.id);
       return removeTags(auth.tenantId, p.id, [canonicalTagName(p.tag)]);
     },
   );
@@ -331,7 +491,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/customers/:id/unmerge',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'customers.write' },
       // The body is optional; Fastify validates a missing body against the object schema otherwise.
       preValidation: async (req) => {
         req.body ??= {};
@@ -356,10 +516,101 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const auth = req.auth;
-      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const auth = authOf(req.auth);
+      await checkVisible(auth, (req.params as { id: string }).id);
       const body = (req.body ?? {}) as { mergeId?: string; customerId?: string };
       return db.tx((q) => unmerge(q, auth.tenantId, (req.params as { id: string }).id, body, auth.actor, deps.clock()));
+    },
+  );
+
+  app.patch(
+    '/v1/customers/:id',
+    {
+      config: { auth: 'apiKey:write', permission: 'customers.write', audit: 'customer.update' },
+      schema: {
+        tags: ['customers'],
+        summary: "Edit a customer's name, traits (custom fields) or owner",
+        description: 'traits are merged into the profile (null removes one); ownerId is a console user id, or null. Answers the customer as the caller may see it.',
+        security: [{ apiKey: [] }],
+        params: IdParam,
+        body: CustomerUpdate,
+        response: { 200: Customer, ...errors },
+      },
+    },
+    async (req) => {
+      const auth = authOf(req.auth);
+      const id = (req.params as { id: string }).id;
+      const body = req.body as { name?: string; traits?: Record<string, unknown>; ownerId?: string | null };
+      const now = deps.clock();
+      const set: Record<string, unknown> = {};
+      const unset: string[] = [];
+      for (const [k, v] of Object.entries(body.traits ?? {})) {
+        if (k.trim() === '' || k.length > 64) throw new DatongError('VALIDATION_FAILED', 'trait names must be 1 to 64 characters');
+        if (v === null) unset.push(k);
+        else set[k] = v;
+      }
+      if (body.name !== undefined) {
+        const name = body.name.trim();
+        if (name === '') throw new DatongError('VALIDATION_FAILED', 'name must not be blank');
+        set['name'] = name;
+      }
+      if (JSON.stringify(set).length > 16_384) throw new DatongError('VALIDATION_FAILED', 'traits are larger than 16 KB');
+      await db.tx(async (q) => {
+        const rootId = scopeOf(auth) === null ? await rootOf(q, auth.tenantId, id) : await visibleRoot(q, auth, id);
+        if (body.ownerId) {
+          const u = await q.query('SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2', [auth.tenantId, body.ownerId]);
+          if (u.rows.length === 0) throw new DatongError('VALIDATION_FAILED', `ownerId: no user ${body.ownerId}`);
+        }
+        // own_traits too: unmerge rebuilds a profile from its members' own traits, newest row last.
+        await q.query(
+          `UPDATE customers SET traits = (traits - $3::text[]) || $4::jsonb, own_traits = (own_traits - $3::text[]) || $4::jsonb,
+             owner_user_id = CASE WHEN $5 THEN $6 ELSE owner_user_id END, updated_at = $7
+           WHERE tenant_id = $1 AND id = $2`,
+          [auth.tenantId, rootId, unset, JSON.stringify(set), body.ownerId !== undefined, body.ownerId ?? null, now.toISOString()],
+        );
+        const wanted = await subscribedTypes(q, auth.tenantId);
+        if (wanted.has('customer.updated')) await writeOutbox(q, auth.tenantId, [{ type: 'customer.updated', payload: { customerId: rootId } }], now);
+      });
+      // The owner may have moved the customer out of the caller's scope: then it answers 404 like any other.
+      await checkVisible(auth, id);
+      return maskCustomerFor(auth, await loadCustomer(db, keyring, auth.tenantId, id, now));
+    },
+  );
+
+  app.post(
+    '/v1/customers/:id/reveal',
+    {
+      config: { auth: 'apiKey:read', permission: 'pii.reveal', audit: false },
+      schema: {
+        tags: ['customers'],
+        summary: 'Reveal one masked value (phone, email, name or an identity); the reveal is audited',
+        security: [{ apiKey: [] }],
+        params: IdParam,
+        body: RevealBody,
+        response: { 200: RevealResult, ...errors },
+      },
+    },
+    async (req) => {
+      const auth = authOf(req.auth);
+      const id = (req.params as { id: string }).id;
+      const { field, identityId } = req.body as { field: 'phone' | 'email' | 'name' | 'identity'; identityId?: string };
+      await checkVisible(auth, id);
+      const c = await loadCustomer(db, keyring, auth.tenantId, id, deps.clock());
+      let value: string | null = null;
+      let identityType: string | undefined;
+      if (field === 'identity') {
+        if (!identityId) throw new DatongError('VALIDATION_FAILED', 'identityId is required with field=identity');
+        const i = c.identities.find((x) => x.id === identityId);
+        if (!i) throw new DatongError('IDENTITY_NOT_FOUND', 'This customer has no such identity');
+        value = i.value;
+        identityType = i.type;
+      } else {
+        const trait = c.traits[field];
+        value = typeof trait === 'string' ? trait : typeof trait === 'number' ? String(trait) : null;
+        if (value === null && field !== 'name') value = c.identities.find((x) => x.type === field)?.value ?? null;
+      }
+      await auditAction(db, deps.clock, req, 'customer.reveal', 'customer', c.id, { field, ...(identityType ? { identityType } : {}) });
+      return { value };
     },
   );
 }

@@ -48,7 +48,7 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.get(
     '/v1/tags',
     {
-      config: { auth: 'apiKey:read' },
+      config: { auth: 'apiKey:read', permission: 'customers.read' },
       schema: { tags: ['tags'], summary: 'Tag definitions with their customer counts', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(TagDefinition) }), ...errors } },
     },
     async (req) => {
@@ -67,7 +67,7 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.patch(
     '/v1/tags/:name',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'tags.manage' },
       schema: {
         tags: ['tags'],
         summary: 'Describe a tag, or make it visible to customers in the mall',
@@ -102,7 +102,7 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.get(
     '/v1/tag-rules',
     {
-      config: { auth: 'apiKey:read' },
+      config: { auth: 'apiKey:read', permission: 'customers.read' },
       schema: { tags: ['tags'], summary: 'Rule tags', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(TagRule) }), ...errors } },
     },
     async (req) => {
@@ -114,7 +114,7 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/tag-rules',
     {
-      config: { auth: 'apiKey:write', idempotent: true },
+      config: { auth: 'apiKey:write', permission: 'tags.manage', idempotent: true },
       schema: {
         tags: ['tags'],
         summary: 'Create a rule tag (evaluated as events arrive, and now for every customer)',
@@ -148,14 +148,14 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
 
   app.get(
     '/v1/tag-rules/:id',
-    { config: { auth: 'apiKey:read' }, schema: { tags: ['tags'], summary: 'One rule tag', security: [{ apiKey: [] }], params: IdParam, response: { 200: TagRule, ...errors } } },
+    { config: { auth: 'apiKey:read', permission: 'customers.read' }, schema: { tags: ['tags'], summary: 'One rule tag', security: [{ apiKey: [] }], params: IdParam, response: { 200: TagRule, ...errors } } },
     async (req) => ruleOut(await getRule(db, req.auth?.tenantId ?? '', (req.params as { id: string }).id)),
   );
 
   app.patch(
     '/v1/tag-rules/:id',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'tags.manage' },
       schema: {
         tags: ['tags'],
         summary: 'Change a rule tag (recomputed for every customer)',
@@ -192,7 +192,7 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.delete(
     '/v1/tag-rules/:id',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'tags.manage' },
       schema: { tags: ['tags'], summary: 'Delete a rule tag and the tags it gave', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } },
     },
     async (req, reply) => {
@@ -210,7 +210,7 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/tag-rules/:id/recompute',
     {
-      config: { auth: 'apiKey:write' },
+      config: { auth: 'apiKey:write', permission: 'tags.manage' },
       schema: {
         tags: ['tags'],
         summary: 'Recompute a rule tag for every customer (batch)',

@@ -82,7 +82,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/webhooks',
     {
-      config: { auth: 'apiKey:admin', idempotent: true },
+      config: { auth: 'apiKey:admin', permission: 'webhooks.manage', idempotent: true },
       schema: {
         tags: ['webhooks'],
         summary: 'Subscribe a URL to events; answers once with the signing secret',
@@ -112,7 +112,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.get(
     '/v1/webhooks',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'monitor.read' },
       schema: { tags: ['webhooks'], summary: 'Webhook subscriptions', security: [{ apiKey: [] }], response: { 200: Type.Object({ data: Type.Array(Webhook) }), ...errors } },
     },
     async (req) => {
@@ -126,14 +126,14 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
 
   app.get(
     '/v1/webhooks/:id',
-    { config: { auth: 'apiKey:admin' }, schema: { tags: ['webhooks'], summary: 'One subscription', security: [{ apiKey: [] }], params: IdParam, response: { 200: Webhook, ...errors } } },
+    { config: { auth: 'apiKey:admin', permission: 'monitor.read' }, schema: { tags: ['webhooks'], summary: 'One subscription', security: [{ apiKey: [] }], params: IdParam, response: { 200: Webhook, ...errors } } },
     async (req) => subOut(await getSub(db, req.auth?.tenantId ?? '', (req.params as { id: string }).id)),
   );
 
   app.patch(
     '/v1/webhooks/:id',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'webhooks.manage' },
       schema: { tags: ['webhooks'], summary: 'Change a subscription', security: [{ apiKey: [] }], params: IdParam, body: WebhookUpdate, response: { 200: Webhook, ...errors } },
     },
     async (req) => {
@@ -153,7 +153,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.delete(
     '/v1/webhooks/:id',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'webhooks.manage' },
       schema: { tags: ['webhooks'], summary: 'Delete a subscription and its pending deliveries', security: [{ apiKey: [] }], params: IdParam, response: { 204: Type.Null(), ...errors } },
     },
     async (req, reply) => {
@@ -171,7 +171,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.get(
     '/v1/webhooks/:id/deliveries',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'monitor.read' },
       schema: {
         tags: ['webhooks'],
         summary: 'Deliveries with status and latency, newest first',
@@ -208,7 +208,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.get(
     '/v1/webhooks/:id/deliveries/:deliveryId',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'monitor.read' },
       schema: {
         tags: ['webhooks'],
         summary: 'One delivery with its payload and every attempt',
@@ -249,7 +249,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/webhooks/:id/deliveries/:deliveryId/replay',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'webhooks.manage' },
       schema: {
         tags: ['webhooks'],
         summary: 'Send a delivery again now (same webhook-id, so receivers can dedupe)',
@@ -277,7 +277,7 @@ export function webhooksRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.post(
     '/v1/webhooks/:id/replay',
     {
-      config: { auth: 'apiKey:admin' },
+      config: { auth: 'apiKey:admin', permission: 'webhooks.manage' },
       schema: {
         tags: ['webhooks'],
         summary: 'Replay every dead-lettered delivery of a subscription',
