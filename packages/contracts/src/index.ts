@@ -97,6 +97,8 @@ export type Customer = Static<typeof Customer>;
 export const CustomerSummary = Type.Object({
   id: Type.String(),
   owner: CustomerOwner,
+  phone: Type.Union([Type.String(), Type.Null()], { description: 'The first phone (E.164) of the customer; masked for roles that mask personal data' }),
+  email: Type.Union([Type.String(), Type.Null()], { description: 'The first email of the customer; masked likewise' }),
   masked: maskedFlag,
   traits: Type.Record(Type.String(), Type.Unknown()),
   tags: Type.Array(Type.String()),

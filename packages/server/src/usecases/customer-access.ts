@@ -1,4 +1,4 @@
-import { customerInScope, DatongError, maskIdentityValue, maskTraits, type ErrorCode, type ScopedViewer } from '@datong/core';
+import { customerInScope, DatongError, maskEmail, maskIdentityValue, maskPhone, maskTraits, type ErrorCode, type ScopedViewer } from '@datong/core';
 import type { Queryable } from '../db/client.js';
 import type { AuthContext } from '../http/auth.js';
 
@@ -54,6 +54,8 @@ export async function visibleRoot(q: Queryable, auth: AuthContext, anyId: string
 interface Maskable {
   traits: Record<string, unknown>;
   identities?: { type: string; value: string }[];
+  phone?: string | null;
+  email?: string | null;
 }
 
 /** The customer as the caller may see it: personal traits and phone/email identities masked, `masked: true`. */
@@ -63,6 +65,8 @@ export function maskCustomerFor<T extends Maskable>(auth: AuthContext, c: T): T 
     ...c,
     traits: maskTraits(c.traits),
     ...(c.identities ? { identities: c.identities.map((i) => ({ ...i, value: maskIdentityValue(i.type, i.value) })) } : {}),
+    ...(typeof c.phone === 'string' ? { phone: maskPhone(c.phone) } : {}),
+    ...(typeof c.email === 'string' ? { email: maskEmail(c.email) } : {}),
     masked: true,
   };
 }

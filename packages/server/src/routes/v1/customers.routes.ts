@@ -42,9 +42,16 @@ interface SummaryRow {
   owner_name: string | null;
 }
 
-const summaryOut = (c: SummaryRow) => ({
+const traitString = (traits: Record<string, unknown>, key: string): string | null => {
+  const v = traits[key];
+  return typeof v === 'string' && v !== '' ? v : null;
+};
+
+const summaryOut = (c: SummaryRow, contacts: Map<string, string>) => ({
   id: c.id,
   owner: c.owner_user_id ? { id: c.owner_user_id, name: c.owner_name ?? '' } : null,
+  phone: contacts.get(`${c.id}:phone`) ?? traitString(c.traits, 'phone'),
+  email: contacts.get(`${c.id}:email`) ?? traitString(c.traits, 'email'),
   traits: c.traits,
   tags: c.tags ?? [],
   firstSeenAt: isoReq(c.first_seen_at),
@@ -69,6 +76,21 @@ const csvField = (v: string): string => {
 
 export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { db, keyring } = deps;
+
+  /** The first phone and email identity of each root (decrypted), shown in lists and exports. */
+  const contactsOf = async (tenantId: string, rootIds: string[]): Promise<Map<string, string>> => {
+    const out = new Map<string, string>();
+    if (rootIds.length === 0) return out;
+    const r = await db.query<{ root_id: string; type: string; value: string | null; value_enc: string | null }>(
+      `SELECT DISTINCT ON (c.root_id, i.type) c.root_id, i.type, i.value, i.value_enc
+       FROM customers c JOIN customer_identities i ON i.tenant_id = c.tenant_id AND i.customer_id = c.id
+       WHERE c.tenant_id = $1 AND c.root_id = ANY($2::text[]) AND i.type IN ('phone', 'email')
+       ORDER BY c.root_id, i.type, i.created_at`,
+      [tenantId, rootIds],
+    );
+    for (const x of r.rows) out.set(`${x.root_id}:${x.type}`, identityValue(keyring, x));
+    return out;
+  };
 
   /** Root customers matching the search, in the caller's data scope (a SQL condition, so pages stay full). */
   const searchPage = async (auth: AuthContext, query: { q?: string | undefined; tag?: string | undefined }, cursor: string | undefined, limit: number) => {
@@ -118,7 +140,8 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
        FROM customers c WHERE ${where.join(' AND ')} ${order}`,
       params,
     );
-    return toPage(r.rows, limit, summaryOut, (c) => [c.created_at, c.id]);
+    const contacts = await contactsOf(auth.tenantId, r.rows.slice(0, limit).map((c) => c.id));
+    return toPage(r.rows, limit, (c) => summaryOut(c, contacts), (c) => [c.created_at, c.id]);
   };
 
   /** Customers out of the caller's scope answer as missing ones; API keys and "all" scopes skip the check. */
@@ -181,11 +204,10 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
         let cursor: string | undefined;
         do {
           const page = await searchPage(auth, { q, tag }, cursor, EXPORT_PAGE);
-          const contacts = await contactsOf(auth.tenantId, page.data.map((c) => c.id));
           for (const c of page.data) {
-            const phone = typeof c.traits['phone'] === 'string' ? c.traits['phone'] : (contacts.get(`${c.id}:phone`) ?? '');
-            const email = typeof c.traits['email'] === 'string' ? c.traits['email'] : (contacts.get(`${c.id}:email`) ?? '');
-            const name = typeof c.traits['name'] === 'string' ? c.traits['name'] : '';
+            const phone = c.phone ?? '';
+            const email = c.email ?? '';
+            const name = traitString(c.traits, 'name') ?? '';
             yield [
               c.id,
               mask && name ? maskName(name) : name,
@@ -227,20 +249,6 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     },
   );
 
-  /** The first phone and email identity of each root (decrypted), for exports of customers without those traits. */
-  const contactsOf = async (tenantId: string, rootIds: string[]): Promise<Map<string, string>> => {
-    const out = new Map<string, string>();
-    if (rootIds.length === 0) return out;
-    const r = await db.query<{ root_id: string; type: string; value: string | null; value_enc: string | null }>(
-      `SELECT DISTINCT ON (c.root_id, i.type) c.root_id, i.type, i.value, i.value_enc
-       FROM customers c JOIN customer_identities i ON i.tenant_id = c.tenant_id AND i.customer_id = c.id
-       WHERE c.tenant_id = $1 AND c.root_id = ANY($2::text[]) AND i.type IN ('phone', 'email')
-       ORDER BY c.root_id, i.type, i.created_at`,
-      [tenantId, rootIds],
-    );
-    for (const x of r.rows) out.set(`${x.root_id}:${x.type}`, identityValue(keyring, x));
-    return out;
-  };
 
   app.get(
     '/v1/customers/lookup',
