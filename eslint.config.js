@@ -3,10 +3,11 @@
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 import datong from './tools/eslint-rules/index.js';
 
-const TS_FILES = ['**/*.ts', '**/*.mts', '**/*.cts'];
+const TS_FILES = ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.cts'];
 const JS_FILES = ['**/*.js', '**/*.mjs', '**/*.cjs'];
 
 // STYLE §H: no `.only`, `.skip` or `todo` in tests.
@@ -92,6 +93,17 @@ export default defineConfig([
       // STYLE §G: logs go through pino; only CLI output and dev tooling print.
       'no-console': 'error',
       'no-restricted-properties': ['error', ...focusedOrSkipped],
+    },
+  },
+  {
+    // The web console runs in the browser (React): its hooks follow React's rules.
+    name: 'datong/web-console',
+    files: ['packages/console/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
     },
   },
   {

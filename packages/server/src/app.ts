@@ -6,6 +6,7 @@ import { Problem } from '@datong/contracts';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerAuditLog } from './http/audit.js';
 import { Authenticator, type AuthPolicy } from './http/auth.js';
+import { registerConsole } from './http/console-static.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { errorHandler, problemFor, sendProblem } from './http/problem.js';
 import { newId } from './ids.js';
@@ -130,6 +131,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   authRoutes(app, opts);
   usersRoutes(app, opts);
   auditRoutes(app, opts);
+  // The web console at / (after the API routes, which keep precedence over its fallback).
+  await registerConsole(app);
   return app;
 }
 

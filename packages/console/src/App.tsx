@@ -1,0 +1,78 @@
+import { Button, Result, Spin } from 'antd';
+import { lazy, Suspense } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
+import { useAuth } from './auth/auth';
+import { AppLayout } from './layout/AppLayout';
+import { ConnectorsPage } from './pages/connectors/ConnectorsPage';
+import { Customer360 } from './pages/customers/Customer360';
+import { CustomersPage } from './pages/customers/CustomersPage';
+import { LoginPage } from './pages/Login';
+import { SettingsPage } from './pages/settings/SettingsPage';
+import { TagsPage } from './pages/tags/TagsPage';
+
+// The monitor draws charts: ECharts loads only when it is opened.
+const MonitorPage = lazy(() => import('./pages/monitor/MonitorPage').then((m) => ({ default: m.MonitorPage })));
+
+function RequireAuth({ children }: { children: React.ReactNode }) {
+  const { me, loading } = useAuth();
+  const loc = useLocation();
+  if (loading) {
+    return (
+      <div className="full-center">
+        <Spin size="large" />
+      </div>
+    );
+  }
+  if (!me) return <Navigate to={`/login?next=${encodeURIComponent(loc.pathname + loc.search)}`} replace />;
+  return <>{children}</>;
+}
+
+function NotFound() {
+  const { t } = useTranslation();
+  const nav = useNavigate();
+  return (
+    <Result
+      status="404"
+      title={t('notFound.title')}
+      subTitle={t('notFound.body')}
+      extra={
+        <Button type="primary" onClick={() => nav('/customers')}>
+          {t('notFound.home')}
+        </Button>
+      }
+    />
+  );
+}
+
+export function App() {
+  return (
+    <Routes>
+      <Route path="/login" element={<LoginPage />} />
+      <Route
+        element={
+          <RequireAuth>
+            <AppLayout />
+          </RequireAuth>
+        }
+      >
+        <Route index element={<Navigate to="/customers" replace />} />
+        <Route path="/customers" element={<CustomersPage />} />
+        <Route path="/customers/:id" element={<Customer360 />} />
+        <Route path="/tags" element={<TagsPage />} />
+        <Route path="/connectors" element={<ConnectorsPage />} />
+        <Route
+          path="/monitor"
+          element={
+            <Suspense fallback={<Spin style={{ display: 'block', margin: '80px auto' }} />}>
+              <MonitorPage />
+            </Suspense>
+          }
+        />
+        <Route path="/settings" element={<Navigate to="/settings/users" replace />} />
+        <Route path="/settings/:tab" element={<SettingsPage />} />
+        <Route path="*" element={<NotFound />} />
+      </Route>
+    </Routes>
+  );
+}
