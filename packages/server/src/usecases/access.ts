@@ -53,8 +53,10 @@ export async function ensureBuiltinRoles(q: Queryable, tenantId: string): Promis
 
 export async function listRoles(q: Queryable, tenantId: string): Promise<RoleOut[]> {
   await ensureBuiltinRoles(q, tenantId);
-  const r = await q.query<RoleRow>('SELECT * FROM roles WHERE tenant_id = $1 ORDER BY builtin DESC, created_at, id', [tenantId]);
-  return r.rows.map(roleOut);
+  const r = await q.query<RoleRow>('SELECT * FROM roles WHERE tenant_id = $1 ORDER BY created_at, id', [tenantId]);
+  // Built-in roles first, in their defined order (admin, ops, sales, service, finance), then custom roles.
+  const rank = (x: RoleRow) => (x.builtin ? BUILTIN_ROLES.findIndex((b) => b.id === x.id) : BUILTIN_ROLES.length);
+  return [...r.rows].sort((a, b) => rank(a) - rank(b)).map(roleOut);
 }
 
 export async function getRole(q: Queryable, tenantId: string, id: string): Promise<RoleRow> {
