@@ -160,7 +160,6 @@ export async function processTenantMessages(
   const conflicts: { customer_id: string | null; identifier_type: string; identifier_index: string | null; reason: string; source_id: string; message_id: string }[] = [];
   const pending: Pending[] = [];
   const quarantinedInbox: number[] = [];
-  const processedInbox: number[] = [];
 
   for (const row of rows) {
     let raw: unknown;
@@ -214,8 +213,19 @@ export async function processTenantMessages(
     pending.push({ row, msg, refs, plain });
   }
 
+  // Marking the inbox rows depends only on parsing, so it happens before the lock below (a
+  // rollback undoes it with the rest).
+  const processedInbox = pending.map((p) => Number(p.row.id));
+  if (processedInbox.length > 0) {
+    await q.query('UPDATE inbox SET status = 1, processed_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [processedInbox]);
+  }
+  if (quarantinedInbox.length > 0) {
+    await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, nowIso]);
+  }
+
   // Identity resolution reads then writes the tenant's identity graph: one writer per tenant at
-  // a time. Taken only now, so that another worker's decrypting and parsing (above) overlaps it.
+  // a time. Taken only now, so that another worker's decrypting, parsing and inbox marking
+  // (above) overlap it.
   await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`datong:identity:${tenantId}`]);
 
   // Load the part of the identity graph this batch touches.
@@ -378,7 +388,6 @@ export async function processTenantMessages(
         },
       });
     }
-    processedInbox.push(Number(row.id));
   }
 
   // Own traits per member, merged traits per (final) root, first/last seen on both.
@@ -502,13 +511,6 @@ export async function processTenantMessages(
     );
   }
   if (quarantine.length > 0) await insertQuarantine(q, tenantId, quarantine, nowIso);
-  if (processedInbox.length > 0) {
-    await q.query('UPDATE inbox SET status = 1, processed_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [processedInbox]);
-  }
-  if (quarantinedInbox.length > 0) {
-    await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, nowIso]);
-  }
-
   // Lifecycle domain events, against the final roots of this batch.
   for (const id of createdRoots) {
     if (graph.rootOf(id) === id && wanted.has('customer.created')) outbox.push({ type: 'customer.created', payload: { customerId: id } });
