@@ -6,6 +6,7 @@ import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerServe } from './commands/serve.js';
+import { registerUsers } from './commands/users.js';
 import { CliExit, writeLine, type CliIo } from './io.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -22,6 +23,7 @@ export function buildProgram(io: CliIo): Command {
   registerServe(program, io);
   registerMigrate(program, io);
   registerKeys(program, io);
+  registerUsers(program, io);
   registerImport(program, io);
   registerDoctor(program, io);
   return program;

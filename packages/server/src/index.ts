@@ -10,3 +10,5 @@ export { createApiKey, createSource } from './routes/v1/admin.routes.js';
 export { storeInbox } from './usecases/ingest.js';
 export { MAX_EVENT_BYTES, MAX_BATCH_BYTES } from './routes/v1/ingest.routes.js';
 export type { ApiScope } from './http/auth.js';
+export { createUser, listUsers, ensureBuiltinRoles, type NewUser, type UserOut } from './usecases/access.js';
+export { MIN_PASSWORD_LENGTH } from './security/passwords.js';
