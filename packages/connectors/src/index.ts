@@ -1,3 +1,4 @@
 export * from './miniprogram/index.js';
 export * from './kit/crypto.js';
 export * from './kit/http.js';
+export * from './kit/mapping.js';
