@@ -1,4 +1,4 @@
-import { customerInScope, DatongError, maskEmail, maskIdentityValue, maskPhone, maskTraits, type ErrorCode, type ScopedViewer } from '@datong/core';
+import { customerInScope, DatongError, maskEmail, maskIdentityValue, maskPhone, maskTraits, maskValue, piiKind, type ErrorCode, type ScopedViewer } from '@datong/core';
 import type { Queryable } from '../db/client.js';
 import type { AuthContext } from '../http/auth.js';
 
@@ -74,4 +74,17 @@ export function maskCustomerFor<T extends Maskable>(auth: AuthContext, c: T): T 
 export function maskPropertiesFor<T extends { properties: Record<string, unknown> }>(auth: AuthContext, e: T): T & { masked?: boolean } {
   if (!masksPii(auth)) return e;
   return { ...e, properties: maskTraits(e.properties), masked: true };
+}
+
+/**
+ * A stored payload (a quarantined message or value) as the caller may see it: personal fields
+ * masked wherever they sit, and a set-aside value masked by the kind of field it came from.
+ */
+export function maskPayloadFor<T extends { payload: unknown }>(auth: AuthContext, item: T): T {
+  if (!masksPii(auth) || typeof item.payload !== 'object' || item.payload === null || Array.isArray(item.payload)) return item;
+  const p = maskTraits(item.payload as Record<string, unknown>);
+  const field = typeof p['field'] === 'string' ? p['field'] : '';
+  const kind = piiKind(field.split('.').pop() ?? '');
+  if (kind !== null && p['value'] !== undefined && p['value'] !== null) p['value'] = typeof p['value'] === 'string' ? maskValue(kind, p['value']) : '***';
+  return { ...item, payload: p };
 }

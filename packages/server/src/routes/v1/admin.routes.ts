@@ -24,6 +24,7 @@ import { iso, isoReq, keysetPage, toPage } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
 import { randomToken, sha256Hex } from '../../security/keys.js';
 import type { ServerDeps } from '../../usecases/context.js';
+import { maskPayloadFor } from '../../usecases/customer-access.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
@@ -286,7 +287,8 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
       const where = ['tenant_id = $1', 'status = $2'];
       const order = keysetPage(params, where, cursor, limit, 'created_at', 'id');
       const r = await db.query<QRow>(`SELECT * FROM quarantine WHERE ${where.join(' AND ')} ${order}`, params);
-      return toPage(r.rows, limit, qOut, (x) => [x.created_at, x.id]);
+      // Console roles that mask personal data see quarantined payloads masked too.
+      return toPage(r.rows, limit, (x) => (req.auth ? maskPayloadFor(req.auth, qOut(x)) : qOut(x)), (x) => [x.created_at, x.id]);
     },
   );
   const openItem = async (q: Queryable, tenantId: string, id: string): Promise<QRow> => {
@@ -343,7 +345,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
       });
       deps.kick();
       if (!row) throw new DatongError('QUARANTINE_ITEM_NOT_FOUND');
-      return qOut(row);
+      return req.auth ? maskPayloadFor(req.auth, qOut(row)) : qOut(row);
     },
   );
   app.post(
@@ -364,7 +366,7 @@ export function adminRoutes(app: FastifyInstance, deps: ServerDeps, authenticato
         return r.rows[0];
       });
       if (!row) throw new DatongError('QUARANTINE_ITEM_NOT_FOUND');
-      return qOut(row);
+      return req.auth ? maskPayloadFor(req.auth, qOut(row)) : qOut(row);
     },
   );
 

@@ -179,6 +179,20 @@ describe('masking (ops)', () => {
     expect((await asSales1.inject({ method: 'POST', url: `/v1/customers/${ids.zhang}/reveal`, payload: { field: 'phone' } })).statusCode).toBe(403);
   });
 
+  it('masks quarantined payloads too (the sync monitor shows them)', async () => {
+    const src = await makeSource(h);
+    await send(h, src.writeKey, [{ type: 'identify', messageId: 'q-1', userId: 'q-user', traits: { name: '钱七', phone: '+86 138 1234 567' } }]);
+    await h.drain();
+    const r = await asOps.get('/v1/quarantine');
+    expect(r.statusCode).toBe(200);
+    const item = r.json().data.find((x: { messageId: string }) => x.messageId === 'q-1');
+    expect(item.field).toBe('traits.phone');
+    expect(r.body).not.toContain('1381234567');
+    expect(r.body).not.toContain('钱七');
+    const raw = (await admin('GET', '/v1/quarantine')).body;
+    expect(raw.replace(/\D/g, '')).toContain('861381234567');
+  });
+
   it('shows API keys every value whole, as before', async () => {
     const c = (await admin('GET', `/v1/customers/${ids.zhang}`)).json();
     expect(c.identities.find((i: { type: string }) => i.type === 'phone').value).toBe('+8613812345678');
