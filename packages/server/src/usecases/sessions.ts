@@ -251,8 +251,19 @@ export async function login(ctx: LoginContext, input: LoginInput): Promise<Login
     user.id,
     now.toISOString(),
   ]);
+  await pruneAuthTables(db, now);
   const s = await createSession(db, user.tenant_id, user.id, now, ctx.session, ctx.ip, ctx.userAgent);
   return { tenantId: user.tenant_id, user: sessionUser(user), ...s, recoveryCodeUsed };
+}
+
+/**
+ * Forgets sessions that ended over a day ago and failure counts untouched for a day (a sign-in
+ * is a good moment: it is rare compared with other requests, and frequent enough).
+ */
+async function pruneAuthTables(q: Queryable, now: Date): Promise<void> {
+  const dayAgo = new Date(now.getTime() - 86_400_000).toISOString();
+  await q.query('DELETE FROM user_sessions WHERE expires_at < $1 OR revoked_at < $1', [dayAgo]);
+  await q.query('DELETE FROM login_throttle WHERE first_failed_at < $1 AND (locked_until IS NULL OR locked_until < $2)', [dayAgo, now.toISOString()]);
 }
 
 export async function createSession(

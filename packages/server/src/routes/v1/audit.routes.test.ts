@@ -111,7 +111,9 @@ describe('GET /v1/audit-log', () => {
   });
 
   it('is readable with audit.read only, and per tenant', async () => {
-    expect((await ops.get('/v1/audit-log')).json().code).toBe('AUTH_PERMISSION_MISSING');
+    // A fresh session: the test above moved the clock years ahead, and sign-ins prune sessions that ended long ago.
+    const opsNow = await signIn(h, 'auditor-ops@example.com');
+    expect((await opsNow.get('/v1/audit-log')).json().code).toBe('AUTH_PERMISSION_MISSING');
     await createUser(h, 'auditor@example.com', (await h.inject({ method: 'POST', url: '/v1/roles', headers: bearer(h.adminKey), payload: { name: 'auditor', permissions: ['audit.read'], dataScope: 'own', maskPii: true } })).json().id);
     const auditor = await signIn(h, 'auditor@example.com');
     expect((await auditor.get('/v1/audit-log?limit=1')).statusCode).toBe(200);

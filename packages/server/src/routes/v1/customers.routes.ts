@@ -190,7 +190,16 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
         security: [{ apiKey: [] }],
         querystring: ExportQuery,
         produces: ['text/csv', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
-        response: { ...errors },
+        response: {
+          200: {
+            description: 'The file, as an attachment',
+            content: {
+              'text/csv': { schema: Type.String() },
+              'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': { schema: Type.String({ format: 'binary' }) },
+            },
+          },
+          ...errors,
+        },
       },
     },
     async (req, reply) => {
