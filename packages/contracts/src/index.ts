@@ -427,6 +427,12 @@ export const ConnectorCreate = Type.Object({
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
   config: Type.Record(Type.String(), Type.Unknown()),
 });
+/** Target field (a dotted path builds nested objects) → JSONata expression. */
+export const ConnectorMapping = Type.Record(Type.String({ minLength: 1, maxLength: 200 }), Type.String({ maxLength: 4000 }), {
+  maxProperties: 200,
+  description: 'Target field (dotted path for nested output) → JSONata expression (https://docs.jsonata.org/)',
+  examples: [{ userId: 'buyer_info.buyer_phone', 'traits.name': 'address_info.receiver_name' }],
+});
 export const Connector = Type.Object({
   id: Type.String(),
   platform: Type.String(),
@@ -435,6 +441,7 @@ export const Connector = Type.Object({
   sourceId: Type.String(),
   enabled: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
+  mapping: ConnectorMapping,
 });
 
 export const BenefitCreate = Type.Object({
@@ -457,4 +464,141 @@ export const Benefit = Type.Object({
   startsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   endsAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
+});
+
+// Sync monitor, field mappings and connector templates (issue 3).
+
+const NullableMs = Type.Union([Type.Number(), Type.Null()]);
+const MonitorBucket = Type.Union([Type.Literal('minute'), Type.Literal('hour'), Type.Literal('day')]);
+const MonitorWindowQuery = {
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (inclusive); default: 24 h before `to`. The window is at most 31 days.' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'End (exclusive); default: now' })),
+};
+export const MonitorOverviewQuery = Type.Object({
+  ...MonitorWindowQuery,
+  bucket: Type.Optional(MonitorBucket),
+  tz: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone where hours and days start (default UTC), e.g. Asia/Shanghai' })),
+});
+const SourceCounts = {
+  received: Type.Integer(),
+  processed: Type.Integer(),
+  quarantined: Type.Integer(),
+  lagP50Ms: Type.Union([Type.Number(), Type.Null()], { description: 'Accepted → processed, milliseconds' }),
+  lagP95Ms: NullableMs,
+};
+const WebhookCounts = { attempts: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), p50Ms: NullableMs, p95Ms: NullableMs };
+export const MonitorOverview = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  bucket: MonitorBucket,
+  tz: Type.String(),
+  series: Type.Object({
+    sources: Type.Array(
+      Type.Object({
+        sourceId: Type.String(),
+        name: Type.String(),
+        type: Type.String(),
+        connectorId: Type.Union([Type.String(), Type.Null()]),
+        totals: Type.Object(SourceCounts),
+        points: Type.Array(Type.Object({ at: Type.String({ format: 'date-time', description: 'Bucket start' }), ...SourceCounts })),
+      }),
+    ),
+    webhooks: Type.Array(
+      Type.Object({
+        subscriptionId: Type.String(),
+        url: Type.String(),
+        description: Type.Union([Type.String(), Type.Null()]),
+        enabled: Type.Boolean(),
+        totals: Type.Object({
+          ...WebhookCounts,
+          deliveries: Type.Integer({ description: 'Deliveries created in the window' }),
+          pending: Type.Integer({ description: 'Of those, still being retried' }),
+          dead: Type.Integer({ description: 'Of those, dead-lettered' }),
+        }),
+        points: Type.Array(Type.Object({ at: Type.String({ format: 'date-time' }), ...WebhookCounts })),
+      }),
+    ),
+  }),
+  totals: Type.Object({
+    received: Type.Integer(),
+    processed: Type.Integer(),
+    quarantined: Type.Integer(),
+    deliveries: Type.Integer(),
+    attempts: Type.Integer(),
+    succeeded: Type.Integer(),
+    failed: Type.Integer(),
+    pending: Type.Integer(),
+    dead: Type.Integer(),
+  }),
+});
+export const MonitorErrorsQuery = Type.Object({
+  ...MonitorWindowQuery,
+  kind: Type.Optional(Type.Union([Type.Literal('webhook'), Type.Literal('ingest')])),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  sourceId: Type.Optional(Type.String({ maxLength: 64 })),
+  subscriptionId: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export const MonitorError = Type.Union([
+  Type.Object({
+    kind: Type.Literal('webhook'),
+    at: Type.String({ format: 'date-time', description: 'When the attempt was made' }),
+    subscriptionId: Type.String(),
+    url: Type.Union([Type.String(), Type.Null()]),
+    deliveryId: Type.String(),
+    eventType: Type.String(),
+    attempt: Type.Integer(),
+    statusCode: Type.Union([Type.Integer(), Type.Null()]),
+    latencyMs: Type.Integer(),
+    error: Type.String(),
+    deliveryStatus: Type.String({ description: 'pending, delivering, succeeded or dead (replay dead ones from the webhooks API)' }),
+    excerpt: Type.String({ description: 'The delivery body as JSON with personal data masked, at most 2,000 characters' }),
+  }),
+  Type.Object({
+    kind: Type.Literal('ingest'),
+    at: Type.String({ format: 'date-time', description: 'When the record was quarantined' }),
+    quarantineId: Type.String(),
+    quarantineKind: Type.String({ description: 'message or value' }),
+    sourceId: Type.Union([Type.String(), Type.Null()]),
+    sourceName: Type.Union([Type.String(), Type.Null()]),
+    messageId: Type.Union([Type.String(), Type.Null()]),
+    field: Type.Union([Type.String(), Type.Null()]),
+    reason: Type.String(),
+    status: Type.String({ description: 'open, fixed or discarded' }),
+    excerpt: Type.Union([Type.String(), Type.Null()], { description: 'The quarantined payload as JSON with personal data masked' }),
+  }),
+]);
+export const MonitorErrors = Type.Object({ data: Type.Array(MonitorError) });
+
+export const MappingFieldError = Type.Object({
+  field: Type.String(),
+  code: Type.String({ description: "JSONata's error code (e.g. S0203, T2001, D1012 timeout) or a MAPPING_* code" }),
+  message: Type.String(),
+  position: Type.Optional(Type.Integer({ description: 'Character offset in the expression' })),
+  token: Type.Optional(Type.String()),
+});
+export const MappingPreviewBody = Type.Object({
+  mapping: ConnectorMapping,
+  sample: Type.Unknown({ description: 'A sample payload (any JSON)' }),
+});
+export const MappingPreview = Type.Object({
+  output: Type.Record(Type.String(), Type.Unknown()),
+  errors: Type.Array(MappingFieldError),
+});
+export const MappingBody = Type.Object({ mapping: ConnectorMapping });
+
+export const CONNECTOR_TEMPLATE_FORMAT = 'datong.connector-template';
+export const ConnectorTemplate = Type.Object({
+  format: Type.Literal(CONNECTOR_TEMPLATE_FORMAT),
+  version: Type.Literal(1),
+  platform: Type.String({ minLength: 1, maxLength: 40 }),
+  name: Type.String({ minLength: 1, maxLength: 120 }),
+  config: Type.Record(Type.String(), Type.Unknown(), { description: 'The configuration without its secrets' }),
+  secrets: Type.Array(Type.String(), { description: 'Names of the secrets to supply on import (values are never exported)' }),
+  mapping: ConnectorMapping,
+  exportedAt: Type.Optional(Type.String({ format: 'date-time' })),
+});
+export const ConnectorImport = Type.Object({
+  template: ConnectorTemplate,
+  secrets: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ minLength: 1, maxLength: 4096 }), { maxProperties: 20 })),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 120, description: "Overrides the template's name" })),
 });

@@ -24,6 +24,7 @@ interface ConnectorRow {
   source_id: string;
   enabled: boolean;
   created_at: Date;
+  mapping: Record<string, string>;
 }
 
 /** Secrets never leave the server: they are shown as set or not. */
@@ -46,6 +47,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
     sourceId: row.source_id,
     enabled: row.enabled,
     createdAt: isoReq(row.created_at),
+    mapping: row.mapping,
   });
   const get = async (q: Queryable, tenantId: string | null, id: string): Promise<ConnectorRow> => {
     const r = await q.query<ConnectorRow>(
