@@ -1,3 +1,4 @@
+import { cspNonce as nonce } from './csp-nonce';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { App as AntApp, ConfigProvider } from 'antd';
 import enUS from 'antd/locale/en_US';
@@ -13,9 +14,6 @@ import './i18n';
 import './styles.css';
 import { theme } from './theme';
 
-// The server puts this response's CSP nonce here; Ant Design's CSS-in-JS styles carry it.
-const nonceMeta = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content;
-const nonce = nonceMeta && !nonceMeta.startsWith('__') ? nonceMeta : undefined;
 
 const queryClient = new QueryClient({
   defaultOptions: {

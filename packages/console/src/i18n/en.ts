@@ -47,7 +47,7 @@ export const en: Catalog<typeof zhCN> = {
     submit: 'Sign in',
     failed: 'Wrong email or password',
     locked: 'Too many attempts. Try again in {{seconds}} seconds.',
-    help: 'First time? An administrator creates accounts with `datong users create` or the admin API key.',
+    help: 'First time? An administrator creates accounts with datong users create or the admin API key.',
     totpTitle: 'Two-step verification',
     totpHint: 'Enter the 6-digit code from your authenticator app',
     totpCode: 'Code',
@@ -187,6 +187,7 @@ export const en: Catalog<typeof zhCN> = {
     kindNumber: 'Number',
     kindBoolean: 'Boolean',
   },
+  traitNames: { city: 'City', gender: 'Gender', birthday: 'Birthday', age: 'Age', province: 'Province', country: 'Country', company: 'Company', title: 'Title', nickname: 'Nickname', avatar: 'Avatar', level: 'Member level', points: 'Points' },
   consent: { marketing: 'Marketing', sms: 'SMS', email: 'Email', wechat: 'WeChat messages', analytics: 'Analytics' },
   tagSource: { manual: 'Manual', rule: 'Rule', platform: 'Platform' },
   timeline: {

@@ -43,7 +43,7 @@ export const zhCN = {
     submit: '登录',
     failed: '邮箱或密码错误',
     locked: '尝试次数过多，请在 {{seconds}} 秒后重试',
-    help: '首次使用？管理员可通过命令行 `datong users create` 或管理员 API 密钥创建账号。',
+    help: '首次使用？管理员可通过命令行 datong users create 或管理员 API 密钥创建账号。',
     totpTitle: '两步验证',
     totpHint: '请输入身份验证器 App 中显示的 6 位验证码',
     totpCode: '验证码',
@@ -183,6 +183,7 @@ export const zhCN = {
     kindNumber: '数字',
     kindBoolean: '布尔',
   },
+  traitNames: { city: '城市', gender: '性别', birthday: '生日', age: '年龄', province: '省份', country: '国家', company: '公司', title: '职位', nickname: '昵称', avatar: '头像', level: '会员等级', points: '积分' },
   consent: { marketing: '营销触达', sms: '短信', email: '邮件', wechat: '微信消息', analytics: '数据分析' },
   tagSource: { manual: '手动', rule: '规则', platform: '平台' },
   timeline: {

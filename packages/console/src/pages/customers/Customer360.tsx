@@ -79,7 +79,7 @@ export function Customer360() {
 
   const profileItems = Object.entries(c.traits)
     .filter(([k]) => k !== 'name')
-    .map(([k, v]) => ({ key: k, label: k, children: traitText(v) }));
+    .map(([k, v]) => ({ key: k, label: t(`traitNames.${k}`, { defaultValue: k }), children: traitText(v) }));
 
   return (
     <>

@@ -112,11 +112,11 @@ export function CustomersPage() {
           ) : (
             <Flex gap={4} wrap>
               {c.tags.slice(0, 4).map((x) => (
-                <Tag key={x} color="blue" bordered={false}>
+                <Tag key={x} color="blue" variant="filled">
                   {x}
                 </Tag>
               ))}
-              {c.tags.length > 4 ? <Tag bordered={false}>+{c.tags.length - 4}</Tag> : null}
+              {c.tags.length > 4 ? <Tag variant="filled">+{c.tags.length - 4}</Tag> : null}
             </Flex>
           ),
       },

@@ -40,7 +40,7 @@ export function IdentitiesPanel({ customer, revealed, revealButton }: { customer
             title: t('c360.idType'),
             dataIndex: 'type',
             width: 170,
-            render: (v: string) => <Tag bordered={false}>{t(`identifiers.${v}`, { defaultValue: v })}</Tag>,
+            render: (v: string) => <Tag variant="filled">{t(`identifiers.${v}`, { defaultValue: v })}</Tag>,
           },
           {
             title: t('c360.idValue'),
@@ -64,7 +64,7 @@ export function IdentitiesPanel({ customer, revealed, revealButton }: { customer
               v === customer.id ? (
                 <Typography.Text type="secondary">{t('c360.thisRecord')}</Typography.Text>
               ) : (
-                <Tag color="purple" bordered={false} className="mono">
+                <Tag color="purple" variant="filled" className="mono">
                   {v}
                 </Tag>
               ),

@@ -82,7 +82,7 @@ export function TagsPanel({ customer }: { customer: Customer }) {
             dataIndex: 'source',
             width: 120,
             render: (v: string) => (
-              <Tag color={TAG_SOURCE_COLORS[v] ?? 'default'} bordered={false}>
+              <Tag color={TAG_SOURCE_COLORS[v] ?? 'default'} variant="filled">
                 {t(`tagSource.${v}`, { defaultValue: v })}
               </Tag>
             ),

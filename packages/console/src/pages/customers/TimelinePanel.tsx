@@ -163,9 +163,9 @@ export function TimelinePanel({ customerId }: { customerId: string }) {
               <div data-testid="timeline-item">
                 <div className="timeline-item-head">
                   <Typography.Text strong>{i.event ?? t(`timeline.types.${i.type}`, { defaultValue: i.type })}</Typography.Text>
-                  <Tag bordered={false}>{t(`timeline.types.${i.type}`, { defaultValue: i.type })}</Tag>
+                  <Tag variant="filled">{t(`timeline.types.${i.type}`, { defaultValue: i.type })}</Tag>
                   {i.channel ? (
-                    <Tag color="blue" bordered={false}>
+                    <Tag color="blue" variant="filled">
                       {t(`channels.${i.channel}`, { defaultValue: i.channel })}
                     </Tag>
                   ) : null}

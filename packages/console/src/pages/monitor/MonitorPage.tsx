@@ -93,7 +93,7 @@ function WebhooksPanel() {
             </Typography.Text>
             <Space size={4} wrap>
               {current.eventTypes.map((e) => (
-                <Tag key={e} bordered={false}>
+                <Tag key={e} variant="filled">
                   {e}
                 </Tag>
               ))}
@@ -211,9 +211,12 @@ function DeliveriesTable({ sub, dead, onChanged }: { sub: Webhook; dead: boolean
     queryKey: ['deliveries', sub.id, status, pager.cursor, pager.size],
     queryFn: ({ signal }) => get<Page<WebhookDelivery>>(`/v1/webhooks/${sub.id}/deliveries`, { status, cursor: pager.cursor, limit: pager.size }, signal),
     placeholderData: keepPreviousData,
+    // While deliveries are in flight (a replay, retries), follow them.
+    refetchInterval: (q) => (q.state.data?.data.some((d) => d.status === 'pending' || d.status === 'delivering') ? 2000 : false),
   });
+  const qc = useQueryClient();
   const after = () => {
-    void page.refetch();
+    void qc.invalidateQueries({ queryKey: ['deliveries', sub.id] });
     onChanged();
   };
   const replayOne = useMutation({
@@ -272,7 +275,7 @@ function DeliveriesTable({ sub, dead, onChanged }: { sub: Webhook; dead: boolean
         locale={{ emptyText: page.error ? ' ' : <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={dead ? t('monitor.noDead') : t('monitor.noDeliveries')} /> }}
         columns={[
           { title: t('common.createdAt'), dataIndex: 'createdAt', width: 170, render: (v: string) => <Tooltip title={fromNow(v)}>{fmtTime(v)}</Tooltip> },
-          { title: t('monitor.eventType'), dataIndex: 'eventType', width: 160, render: (v: string) => <Tag bordered={false}>{v}</Tag> },
+          { title: t('monitor.eventType'), dataIndex: 'eventType', width: 160, render: (v: string) => <Tag variant="filled">{v}</Tag> },
           {
             title: t('common.status'),
             dataIndex: 'status',

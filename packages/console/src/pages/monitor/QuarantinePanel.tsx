@@ -65,10 +65,21 @@ export function QuarantinePanel() {
         locale={{ emptyText: page.error ? ' ' : <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={status === 'open' ? t('quarantine.emptyOpen') : t('quarantine.empty')} /> }}
         columns={[
           { title: t('common.createdAt'), dataIndex: 'createdAt', width: 170, render: fmtTime },
-          { title: t('quarantine.kind'), dataIndex: 'kind', width: 100, render: (v: string) => <Tag bordered={false}>{t(`quarantine.kinds.${v}`)}</Tag> },
+          { title: t('quarantine.kind'), dataIndex: 'kind', width: 100, render: (v: string) => <Tag variant="filled">{t(`quarantine.kinds.${v}`)}</Tag> },
           { title: t('quarantine.reason'), dataIndex: 'reason', render: (v: string) => <Typography.Text type="danger">{v}</Typography.Text> },
           { title: t('quarantine.field'), dataIndex: 'field', width: 160, render: (v: string | null) => (v ? <span className="mono">{v}</span> : '—') },
-          { title: t('quarantine.message'), dataIndex: 'messageId', width: 200, ellipsis: true, render: (v: string | null) => (v ? <span className="mono">{v}</span> : '—') },
+          {
+            title: t('quarantine.message'),
+            dataIndex: 'messageId',
+            render: (v: string | null) =>
+              v ? (
+                <Typography.Text className="mono" ellipsis={{ tooltip: v }} style={{ maxWidth: 220 }}>
+                  {v}
+                </Typography.Text>
+              ) : (
+                '—'
+              ),
+          },
           ...(status !== 'open' ? [{ title: t('quarantine.resolvedAt'), dataIndex: 'resolvedAt', width: 170, render: fmtTime }] : []),
           {
             title: '',

@@ -89,7 +89,7 @@ export function AuditTab() {
             width: 220,
             render: (a: AuditEntry['actor']) => (
               <Flex gap={6} align="center">
-                <Tag bordered={false} color={a.type === 'user' ? 'blue' : a.type === 'apiKey' ? 'orange' : 'default'}>
+                <Tag variant="filled" color={a.type === 'user' ? 'blue' : a.type === 'apiKey' ? 'orange' : 'default'}>
                   {t(`audit.actorTypes.${a.type}`)}
                 </Tag>
                 {a.label}

@@ -56,7 +56,7 @@ export function IdentityRulesTab() {
                   ]}
                 >
                   <Flex gap={8} align="center">
-                    <Tag bordered={false}>{i + 1}</Tag>
+                    <Tag variant="filled">{i + 1}</Tag>
                     {label(type)}
                     <span className="mono muted">{type}</span>
                   </Flex>

@@ -48,7 +48,7 @@ export function RolesTab() {
             render: (v: string, r) => (
               <Space>
                 <Typography.Text strong>{t(`roleNames.${v}`, { defaultValue: v })}</Typography.Text>
-                {r.builtin ? <Tag bordered={false}>{t('roles.builtin')}</Tag> : null}
+                {r.builtin ? <Tag variant="filled">{t('roles.builtin')}</Tag> : null}
               </Space>
             ),
           },
@@ -58,7 +58,7 @@ export function RolesTab() {
             render: (v: string[]) => (
               <Flex gap={4} wrap>
                 {v.map((p) => (
-                  <Tag key={p} bordered={false} color="blue">
+                  <Tag key={p} variant="filled" color="blue">
                     {t(`permissions.${p.replace('.', '_')}`, { defaultValue: p })}
                   </Tag>
                 ))}

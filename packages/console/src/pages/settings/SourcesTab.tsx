@@ -75,7 +75,7 @@ export function SourcesTab() {
               </div>
             ),
           },
-          { title: t('sources.type'), dataIndex: 'type', width: 130, render: (v: string) => <Tag bordered={false}>{t(`channels.${v}`, { defaultValue: v })}</Tag> },
+          { title: t('sources.type'), dataIndex: 'type', width: 130, render: (v: string) => <Tag variant="filled">{t(`channels.${v}`, { defaultValue: v })}</Tag> },
           { title: t('sources.writeKey'), dataIndex: 'writeKey', render: (v: string) => <WriteKey value={v} /> },
           { title: t('common.createdAt'), dataIndex: 'createdAt', width: 170, render: fmtTime },
           {

@@ -57,13 +57,13 @@ export function UsersTab() {
             render: (_v, u) => (
               <div>
                 <div>
-                  {u.name} {u.id === me?.id ? <Tag bordered={false}>{t('users.you')}</Tag> : null}
+                  {u.name} {u.id === me?.id ? <Tag variant="filled">{t('users.you')}</Tag> : null}
                 </div>
                 <span className="muted">{u.email}</span>
               </div>
             ),
           },
-          { title: t('users.role'), dataIndex: 'roleId', width: 140, render: (v: string) => <Tag color="blue" bordered={false}>{roleName(v)}</Tag> },
+          { title: t('users.role'), dataIndex: 'roleId', width: 140, render: (v: string) => <Tag color="blue" variant="filled">{roleName(v)}</Tag> },
           { title: t('users.team'), dataIndex: 'teamId', width: 140, render: (v: string | null) => teams.data?.find((x) => x.id === v)?.name ?? '—' },
           {
             title: '2FA',

@@ -78,7 +78,7 @@ function TagDefinitions() {
             title: t('tags.name'),
             dataIndex: 'name',
             render: (v: string) => (
-              <Tag color="blue" bordered={false}>
+              <Tag color="blue" variant="filled">
                 {v}
               </Tag>
             ),
@@ -267,7 +267,7 @@ function RuleDrawer({ rule, onClose }: { rule: TagRule | 'new' | null; onClose: 
       open={rule !== null}
       onClose={onClose}
       title={editing ? t('rules.editTitle', { name: editing.name }) : t('rules.new')}
-      size="large"
+      size={860}
       destroyOnHidden
       forceRender
       extra={
