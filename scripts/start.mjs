@@ -1,5 +1,5 @@
-// `npm start`: builds when the compiled output is missing or older than the sources, then
-// runs `datong serve`. Extra arguments are passed on (npm start -- --help).
+// `npm start`: builds when the compiled output (server or web console) is missing or older than
+// its sources, then runs `datong serve`. Extra arguments are passed on (npm start -- --help).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,14 @@ function newest(dir) {
 }
 
 const sources = ['core', 'contracts', 'connectors', 'server', 'cli'].map((p) => path.join(root, 'packages', p, 'src'));
-const stale = !existsSync(entry) || Math.max(...sources.map(newest)) > statSync(entry).mtimeMs;
+const consoleDir = path.join(root, 'packages/console');
+const consoleIndex = path.join(consoleDir, 'dist/index.html');
+const consoleSources = Math.max(newest(path.join(consoleDir, 'src')), statSync(path.join(consoleDir, 'index.html')).mtimeMs);
+const stale =
+  !existsSync(entry) ||
+  Math.max(...sources.map(newest)) > statSync(entry).mtimeMs ||
+  !existsSync(consoleIndex) ||
+  consoleSources > statSync(consoleIndex).mtimeMs;
 if (!existsSync(path.join(root, 'node_modules'))) {
   console.error('Dependencies are missing: run `npm install` first.');
   process.exit(1);

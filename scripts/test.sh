@@ -8,6 +8,17 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 bash scripts/pg.sh ensure
+# The console's browser tests drive Debian's Chromium (never a downloaded browser); the CJK fonts
+# make Chinese readable in their screenshots.
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'noto sans cjk'; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "Installing Chromium and CJK fonts from Debian's packages…" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >&2
+  else
+    echo "Chromium is missing and this is not root: apt-get install chromium fonts-noto-cjk" >&2
+  fi
+fi
 
 results=$(mktemp -d)
 pgdir=""
