@@ -6,6 +6,13 @@ import { deliverDueWebhooks, dispatchOutbox, type DeliveryOptions } from './webh
 
 const MAINTENANCE_EVERY_MS = 10_000;
 const ANALYZE_EVERY_MESSAGES = 100_000;
+/**
+ * On PGlite, after a partial batch the inbox loop waits this long before claiming again. HTTP
+ * accepts and the worker share one thread and one connection there, so claiming at every kick
+ * took ~100 messages a batch and paid each batch's fixed statements five times as often; waiting
+ * 25 ms lets a full batch gather (measured: 570–690 → 1,500–2,000 events/s, docs/benchmarks.md).
+ */
+const PGLITE_GATHER_MS = 25;
 
 export interface RunnerOptions {
   readonly batchSize: number;
@@ -114,7 +121,12 @@ export class Runner {
     const done = Date.now();
     for (const t of r.receivedAt) this.#opts.metrics?.processingLag.observe((done - t.getTime()) / 1000);
     if (r.quarantined > 0) this.#opts.metrics?.inboxProcessed.inc({ outcome: 'quarantined' }, r.quarantined);
-    return r.claimed >= limit || r.failed;
+    if (r.failed || r.claimed >= limit) return true;
+    if (this.#deps.db.kind === 'pglite' && r.claimed > 0) {
+      await new Promise((resolve) => setTimeout(resolve, PGLITE_GATHER_MS));
+      return true;
+    }
+    return false;
   }
 
   /** Deletes processed inbox rows past the dedupe window and stale idempotency keys. */
