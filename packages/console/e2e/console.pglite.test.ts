@@ -232,6 +232,10 @@ describe('the web console', () => {
     await admin.goto('/monitor?tab=quarantine');
     await expect.poll(() => admin.locator('tbody').first().textContent()).toContain('traits.phone');
     await screenshot(admin, '13-quarantine');
+    await admin.goto('/monitor?tab=ingest');
+    await admin.locator('.chart-card canvas').first().waitFor();
+    await expect.poll(() => admin.locator('.stat-card').first().textContent()).toMatch(/接收\s*[1-9]/);
+    await screenshot(admin, '22-monitor-ingest');
     await admin.goto('/connectors');
     await admin.getByTestId('add-connector').first().waitFor();
     await screenshot(admin, '14-connectors');

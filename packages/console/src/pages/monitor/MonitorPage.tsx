@@ -14,6 +14,7 @@ import { fmtTime, fromNow } from '../../components/format';
 import { PageHeader } from '../../components/PageHeader';
 import { ProblemAlert, problemText } from '../../components/ProblemAlert';
 import { deliveryStats } from './delivery-stats';
+import { IngestPanel } from './IngestPanel';
 import { QuarantinePanel } from './QuarantinePanel';
 
 const STATUS_COLORS: Record<DeliveryStatus, string> = { succeeded: 'success', dead: 'error', pending: 'processing', delivering: 'processing' };
@@ -30,6 +31,7 @@ export function MonitorPage() {
         onChange={(k) => setParams({ tab: k }, { replace: true })}
         items={[
           { key: 'webhooks', label: t('monitor.tabWebhooks'), children: <WebhooksPanel /> },
+          { key: 'ingest', label: t('monitor.tabIngest'), children: <IngestPanel /> },
           { key: 'quarantine', label: t('monitor.tabQuarantine'), children: <QuarantinePanel /> },
         ]}
       />
@@ -132,7 +134,7 @@ function SubscriptionMonitor({ sub }: { sub: Webhook }) {
   const recent = useQuery({
     queryKey: ['deliveries-stats', sub.id],
     queryFn: () => collect<WebhookDelivery>(`/v1/webhooks/${sub.id}/deliveries`, {}, 1000),
-    refetchInterval: 15_000,
+    refetchInterval: (q) => (q.state.data?.some((d) => d.status === 'pending' || d.status === 'delivering') ? 2000 : 15_000),
   });
   const stats = useMemo(() => deliveryStats(recent.data ?? []), [recent.data]);
   const fmtBucket = (ms: number) => dayjs(ms).format(stats.bucketMs >= 86_400_000 ? 'MM-DD' : 'MM-DD HH:00');

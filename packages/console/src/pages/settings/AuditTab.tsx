@@ -86,9 +86,9 @@ export function AuditTab() {
           {
             title: t('audit.actor'),
             dataIndex: 'actor',
-            width: 220,
+            width: 280,
             render: (a: AuditEntry['actor']) => (
-              <Flex gap={6} align="center">
+              <Flex gap={6} align="center" wrap={false} style={{ whiteSpace: 'nowrap' }}>
                 <Tag variant="filled" color={a.type === 'user' ? 'blue' : a.type === 'apiKey' ? 'orange' : 'default'}>
                   {t(`audit.actorTypes.${a.type}`)}
                 </Tag>
@@ -96,7 +96,21 @@ export function AuditTab() {
               </Flex>
             ),
           },
-          { title: t('audit.action'), dataIndex: 'action', width: 180, render: (v: string) => <span className="mono">{v}</span> },
+          {
+            title: t('audit.action'),
+            dataIndex: 'action',
+            width: 260,
+            render: (v: string) => {
+              const label = t(`auditActions.${v}`, { defaultValue: '' });
+              return label ? (
+                <span>
+                  {label} <span className="mono muted">{v}</span>
+                </span>
+              ) : (
+                <span className="mono">{v}</span>
+              );
+            },
+          },
           {
             title: t('audit.resource'),
             key: 'r',
