@@ -2,3 +2,4 @@ export * from './miniprogram/index.js';
 export * from './kit/crypto.js';
 export * from './kit/http.js';
 export * from './kit/mapping.js';
+export type * from './kit/connector.js';

@@ -10,3 +10,4 @@ export * from './tags/tag-name.js';
 export * from './tags/rule-condition.js';
 export * from './access/permissions.js';
 export * from './access/mask.js';
+export * from './commerce/order.js';
