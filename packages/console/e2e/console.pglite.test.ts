@@ -58,6 +58,10 @@ beforeAll(async () => {
     { type: 'identify', userId: 'u-2', timestamp: at(3), traits: { name: '韩梅梅', phone: '13900001111', email: 'hanmeimei@example.com', city: '北京' } },
     { type: 'track', userId: 'u-2', timestamp: at(4), event: 'Order Completed', properties: { order_id: 'o-1002', total: '1299.00', currency: 'CNY' } },
     { type: 'identify', userId: 'u-3', timestamp: at(5), traits: { name: '王小明', phone: '13700002222', city: '杭州' } },
+    // A visitor and a member, then one message carrying both ids: the two are merged.
+    { type: 'identify', anonymousId: 'anon-9', timestamp: at(5), traits: { phone: '13600003333' } },
+    { type: 'identify', userId: 'u-9', timestamp: at(5), traits: { name: '周杰', email: 'zhoujie@example.com' } },
+    { type: 'track', userId: 'u-9', anonymousId: 'anon-9', timestamp: at(6), event: 'Signed Up' },
     // An invalid phone goes to the quarantine, to be fixed or discarded.
     { type: 'identify', userId: 'u-4', timestamp: at(6), traits: { name: '赵敏', phone: '12' } },
   ]);
@@ -117,6 +121,11 @@ describe('the web console', () => {
     await admin.goto('/customers');
     await admin.getByTestId('customer-link').first().waitFor();
     await screenshot(admin, '04-customers');
+    const [download] = await Promise.all([admin.waitForEvent('download'), (async () => {
+      await admin.getByRole('button', { name: /导\s?出/ }).hover();
+      await admin.getByText('导出 CSV').click();
+    })()]);
+    expect(download.suggestedFilename()).toMatch(/\.csv$/);
     const search = admin.getByTestId('customer-search').locator('input');
     await search.fill('+86 138-1234-5678');
     await search.press('Enter');
@@ -157,6 +166,31 @@ describe('the web console', () => {
     const c = await server.api<{ tags: { name: string; source: string }[] }>('GET', `/v1/customers/${id}`);
     expect(c.tags).toContainEqual(expect.objectContaining({ name: '高价值', source: 'manual' }));
     await screenshot(admin, '06-customer-tags');
+
+    // Custom fields are edited with a form and checked before they are sent.
+    await admin.getByTestId('edit-profile').click();
+    await admin.getByRole('button', { name: /添加字段/ }).click();
+    const row = admin.locator('.ant-modal input[placeholder="字段名"]').last();
+    await row.fill('member_level');
+    await admin.locator('.ant-modal input[placeholder="值"]').last().fill('金卡');
+    await admin.locator('.ant-modal-footer .ant-btn-primary').click();
+    await expect.poll(() => admin.locator('.ant-descriptions').first().textContent()).toContain('金卡');
+  });
+
+  it('shows the merge history and undoes a merge', async () => {
+    const id = await eventually(
+      async () => (await server.api<{ id: string; merges: unknown[] }>('GET', '/v1/customers/lookup?type=email&value=zhoujie%40example.com')),
+      'the merged customer',
+    );
+    expect(id.merges.length).toBe(1);
+    await admin.goto(`/customers/${id.id}`);
+    await admin.getByRole('tab', { name: /身份/ }).click();
+    await admin.getByRole('button', { name: /拆\s?分/ }).click();
+    await admin.locator('.ant-popconfirm .ant-btn-dangerous, .ant-popover .ant-btn-dangerous').click();
+    await expect.poll(() => admin.locator('.ant-message').textContent()).toContain('已拆分');
+    const after = await server.api<{ merges: { unmergedAt: string | null }[] }>('GET', `/v1/customers/${id.id}`);
+    expect(after.merges[0]?.unmergedAt).not.toBeNull();
+    await screenshot(admin, '23-customer-unmerged');
   });
 
   it('shows an ops user masked personal data, and the full value only on an explicit, audited reveal', async () => {

@@ -69,7 +69,7 @@ export function IdentitiesPanel({ customer, revealed, revealButton }: { customer
                 </Tag>
               ),
           },
-          { title: t('c360.idSince'), dataIndex: 'createdAt', width: 170, render: fmtTime },
+          { title: t('c360.idSince'), dataIndex: 'createdAt', width: 170, render: (v: string) => <span style={{ whiteSpace: 'nowrap' }}>{fmtTime(v)}</span> },
         ]}
       />
       <div>
@@ -81,13 +81,13 @@ export function IdentitiesPanel({ customer, revealed, revealButton }: { customer
           dataSource={customer.merges}
           locale={{ emptyText: t('c360.noMerges') }}
           columns={[
-            { title: t('c360.mergedAt'), dataIndex: 'createdAt', width: 170, render: fmtTime },
+            { title: t('c360.mergedAt'), dataIndex: 'createdAt', width: 170, render: (v: string) => <span style={{ whiteSpace: 'nowrap' }}>{fmtTime(v)}</span> },
             {
               title: t('c360.mergedRecord'),
               dataIndex: 'fromCustomerId',
               render: (v: string, m) => (
                 <span className="mono">
-                  {v} → {m.intoCustomerId === customer.id ? t('c360.thisRecord') : <Link to={`/customers/${m.intoCustomerId}`}>{m.intoCustomerId}</Link>}
+                  {m.unmergedAt ? <Link to={`/customers/${v}`}>{v}</Link> : v} → {m.intoCustomerId === customer.id ? t('c360.thisRecord') : <Link to={`/customers/${m.intoCustomerId}`}>{m.intoCustomerId}</Link>}
                 </span>
               ),
             },
