@@ -3,3 +3,4 @@ export * from './kit/crypto.js';
 export * from './kit/http.js';
 export * from './kit/mapping.js';
 export type * from './kit/connector.js';
+export * from './kit/rate-limit.js';
