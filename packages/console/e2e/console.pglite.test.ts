@@ -281,6 +281,17 @@ describe('the web console', () => {
     await expect.poll(() => admin.locator('.ant-modal').textContent()).toContain('/v1/miniprogram/');
     await screenshot(admin, '15-connector-created');
     await admin.keyboard.press('Escape');
+    // The field mapping: JSONata expressions previewed live against a sample payload.
+    await admin.getByTestId('edit-mapping').first().click();
+    await admin.getByTestId('mapping-expr').first().fill('$uppercase(buyer_info.buyer_nick)');
+    await expect.poll(() => admin.getByTestId('mapping-preview').textContent()).toContain('LILEI');
+    await screenshot(admin, '24-connector-mapping');
+    await admin.getByTestId('mapping-save').click();
+    const connectors = await eventually(
+      async () => (await server.api<{ data: { mapping: Record<string, string> }[] }>('GET', '/v1/connectors')).data.find((c) => c.mapping['userId']),
+      'the saved mapping',
+    );
+    expect(connectors.mapping['userId']).toBe('$uppercase(buyer_info.buyer_nick)');
     for (const [tab, name] of [
       ['users', '16-settings-users'],
       ['api-keys', '17-settings-api-keys'],

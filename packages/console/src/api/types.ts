@@ -264,6 +264,19 @@ export interface Connector {
   sourceId: string;
   enabled: boolean;
   createdAt: string;
+  /** Target field → JSONata expression. */
+  mapping?: Record<string, string>;
+}
+
+export interface ConnectorTemplate {
+  format: 'datong.connector-template';
+  version: 1;
+  platform: string;
+  name: string;
+  config: Record<string, unknown>;
+  secrets: string[];
+  mapping: Record<string, string>;
+  exportedAt?: string;
 }
 
 export const IDENTIFIER_TYPES = [

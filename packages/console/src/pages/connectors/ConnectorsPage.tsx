@@ -1,14 +1,15 @@
-import { ApiOutlined, CheckCircleFilled, CloseCircleFilled, PlusOutlined, WechatOutlined } from '@ant-design/icons';
+import { ApiOutlined, CheckCircleFilled, CloseCircleFilled, DownloadOutlined, NodeIndexOutlined, PlusOutlined, UploadOutlined, WechatOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Col, Descriptions, Empty, Flex, Form, Input, Modal, Popconfirm, Result, Row, Space, Steps, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { del, get, post } from '../../api/client';
-import type { Connector } from '../../api/types';
+import type { Connector, ConnectorTemplate } from '../../api/types';
 import { Copy } from '../../components/Copy';
 import { fmtTime } from '../../components/format';
 import { PageHeader } from '../../components/PageHeader';
 import { ProblemAlert, problemText } from '../../components/ProblemAlert';
+import { MappingDrawer } from './MappingDrawer';
 
 interface TestResult {
   ok: boolean;
@@ -46,6 +47,40 @@ export function ConnectorsPage() {
   const qc = useQueryClient();
   const { message } = App.useApp();
   const [wizard, setWizard] = useState(false);
+  const [mapping, setMapping] = useState<Connector | null>(null);
+  const [importing, setImporting] = useState<ConnectorTemplate | null>(null);
+  const exportTemplate = async (c: Connector) => {
+    try {
+      const tpl = await get<ConnectorTemplate>(`/v1/connectors/${c.id}/template`);
+      const url = URL.createObjectURL(new Blob([JSON.stringify(tpl, null, 2)], { type: 'application/json' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${c.name.replace(/[^\w\u4e00-\u9fa5-]+/g, '_')}.datong-connector.json`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      void message.error(problemText(e, t('common.unknownError')));
+    }
+  };
+  const pickTemplate = () => {
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.accept = 'application/json,.json';
+    input.onchange = () => {
+      const file = input.files?.[0];
+      if (!file) return;
+      void file.text().then((text) => {
+        try {
+          const tpl = JSON.parse(text) as ConnectorTemplate;
+          if (tpl.format !== 'datong.connector-template') throw new Error(t('connectors.notATemplate'));
+          setImporting(tpl);
+        } catch (e) {
+          void message.error(e instanceof Error ? e.message : String(e));
+        }
+      });
+    };
+    input.click();
+  };
   const [results, setResults] = useState<Record<string, TestResult>>({});
   const list = useQuery({ queryKey: ['connectors'], queryFn: () => get<{ data: Connector[] }>('/v1/connectors') });
   const test = useMutation({
@@ -65,9 +100,14 @@ export function ConnectorsPage() {
         title={t('connectors.title')}
         subtitle={t('connectors.subtitle')}
         extra={
-          <Button type="primary" icon={<PlusOutlined />} onClick={() => setWizard(true)} data-testid="add-connector">
-            {t('connectors.add')}
-          </Button>
+          <>
+            <Button icon={<UploadOutlined />} onClick={pickTemplate}>
+              {t('connectors.importTemplate')}
+            </Button>
+            <Button type="primary" icon={<PlusOutlined />} onClick={() => setWizard(true)} data-testid="add-connector">
+              {t('connectors.add')}
+            </Button>
+          </>
         }
       />
       {list.error ? <ProblemAlert error={list.error} onRetry={() => void list.refetch()} style={{ marginBottom: 16 }} /> : null}
@@ -77,6 +117,7 @@ export function ConnectorsPage() {
           loading={list.isLoading}
           dataSource={data}
           pagination={false}
+          scroll={{ x: 'max-content' }}
           expandable={{ expandedRowRender: (c) => <Endpoints connector={c} />, rowExpandable: (c) => c.platform === 'wechat_miniprogram' }}
           locale={{
             emptyText: list.error ? (
@@ -98,7 +139,7 @@ export function ConnectorsPage() {
                   <WechatOutlined style={{ color: '#07c160', fontSize: 18 }} />
                   <div>
                     <div>{v}</div>
-                    <Typography.Text type="secondary" className="mono">
+                    <Typography.Text type="secondary" className="mono" style={{ whiteSpace: 'nowrap' }}>
                       {c.id}
                     </Typography.Text>
                   </div>
@@ -130,10 +171,16 @@ export function ConnectorsPage() {
             {
               title: '',
               key: 'a',
-              width: 200,
+              width: 330,
               render: (_v, c) =>
                 c.enabled ? (
-                  <Space size={0}>
+                  <Space size={0} wrap>
+                    <Button type="link" size="small" icon={<NodeIndexOutlined />} onClick={() => setMapping(c)} data-testid="edit-mapping">
+                      {t('connectors.mapping')}
+                    </Button>
+                    <Button type="link" size="small" icon={<DownloadOutlined />} onClick={() => void exportTemplate(c)}>
+                      {t('connectors.exportTemplate')}
+                    </Button>
                     <Button type="link" size="small" icon={<ApiOutlined />} loading={test.isPending && test.variables.id === c.id} onClick={() => test.mutate(c)}>
                       {t('connectors.test')}
                     </Button>
@@ -148,6 +195,20 @@ export function ConnectorsPage() {
           ]}
         />
       </Card>
+      <MappingDrawer
+        connector={mapping}
+        onClose={(saved) => {
+          setMapping(null);
+          if (saved) void qc.invalidateQueries({ queryKey: ['connectors'] });
+        }}
+      />
+      <ImportTemplateModal
+        template={importing}
+        onClose={(done) => {
+          setImporting(null);
+          if (done) void qc.invalidateQueries({ queryKey: ['connectors'] });
+        }}
+      />
       <ConnectorWizard
         open={wizard}
         onClose={() => {
@@ -268,6 +329,48 @@ function ConnectorWizard({ open, onClose }: { open: boolean; onClose: () => void
             </Button>
           </Flex>
         </Flex>
+      ) : null}
+    </Modal>
+  );
+}
+
+/** A template file (config and mapping, never secrets) turned back into a connector. */
+function ImportTemplateModal({ template, onClose }: { template: ConnectorTemplate | null; onClose: (done: boolean) => void }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [form] = Form.useForm<{ name: string; secrets: Record<string, string> }>();
+  const run = useMutation({
+    mutationFn: (v: { name: string; secrets?: Record<string, string> }) => post<Connector>('/v1/connectors/import', { template, name: v.name.trim(), secrets: v.secrets ?? {} }),
+    onSuccess: () => {
+      void message.success(t('connectors.imported'));
+      onClose(true);
+    },
+  });
+  return (
+    <Modal open={!!template} title={t('connectors.importTemplate')} onCancel={() => onClose(false)} onOk={() => form.submit()} confirmLoading={run.isPending} destroyOnHidden>
+      {template ? (
+        <Form form={form} layout="vertical" preserve={false} initialValues={{ name: template.name }} onFinish={(v) => run.mutate(v)}>
+          <Descriptions
+            size="small"
+            column={1}
+            bordered
+            style={{ marginBottom: 16 }}
+            items={[
+              { key: 'p', label: t('connectors.platform'), children: t(`connectors.platforms.${template.platform}`, { defaultValue: template.platform }) },
+              { key: 'm', label: t('connectors.mapping'), children: t('connectors.mappingFields', { n: Object.keys(template.mapping).length }) },
+              { key: 'e', label: t('connectors.exportedAt'), children: fmtTime(template.exportedAt) },
+            ]}
+          />
+          <Form.Item name="name" label={t('connectors.name')} rules={[{ required: true, max: 120 }]}>
+            <Input />
+          </Form.Item>
+          {template.secrets.map((s) => (
+            <Form.Item key={s} name={['secrets', s]} label={s} rules={[{ required: true }]} extra={t('connectors.secretHint')}>
+              <Input.Password className="mono" autoComplete="off" />
+            </Form.Item>
+          ))}
+          <ProblemAlert error={run.error} />
+        </Form>
       ) : null}
     </Modal>
   );
