@@ -122,7 +122,9 @@ export async function applyRules(
   for (const rule of rules) {
     const leaves: LeafCondition[] = [];
     walkLeaves(rule.condition, (l) => leaves.push(l));
-    const values = await Promise.all(leaves.map((l) => leafValues(q, tenantId, l, uniqueRoots, now)));
+    // Sequentially: `q` may be a transaction's single connection.
+    const values: Map<string, LeafValue>[] = [];
+    for (const l of leaves) values.push(await leafValues(q, tenantId, l, uniqueRoots, now));
     const matching = new Set<string>();
     for (const root of uniqueRoots) {
       if (evaluateCondition(rule.condition, values.map((m) => m.get(root) ?? null))) matching.add(root);

@@ -32,11 +32,10 @@ export async function tenantConfig(db: Db, q: Queryable, tenantId: string): Prom
   const version = Number(row?.config_version ?? -1);
   const hit = cache.get(tenantId);
   if (hit && hit.version === version) return hit;
-  const [sources, subscribed, tagRules] = await Promise.all([
-    q.query<{ id: string; type: string }>('SELECT id, type FROM sources WHERE tenant_id = $1', [tenantId]),
-    q.query<{ t: string }>('SELECT DISTINCT unnest(event_types) AS t FROM webhook_subscriptions WHERE tenant_id = $1 AND enabled', [tenantId]),
-    loadEnabledRules(q, tenantId),
-  ]);
+  // One after another: a transaction's connection runs one statement at a time.
+  const sources = await q.query<{ id: string; type: string }>('SELECT id, type FROM sources WHERE tenant_id = $1', [tenantId]);
+  const subscribed = await q.query<{ t: string }>('SELECT DISTINCT unnest(event_types) AS t FROM webhook_subscriptions WHERE tenant_id = $1 AND enabled', [tenantId]);
+  const tagRules = await loadEnabledRules(q, tenantId);
   const config: TenantConfig = {
     version,
     identityRules: compileRules(buildIdentityRules(row?.rules ?? {})),
