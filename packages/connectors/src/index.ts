@@ -1,4 +1,5 @@
 export * from './miniprogram/index.js';
+export * from './doudian/index.js';
 export * from './kit/crypto.js';
 export * from './kit/http.js';
 export * from './kit/mapping.js';
