@@ -3,7 +3,7 @@ import { lazy, Suspense } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useAuth } from './auth/auth';
-import { AppLayout } from './layout/AppLayout';
+import { AppLayout, SECTIONS } from './layout/AppLayout';
 import { ConnectorsPage } from './pages/connectors/ConnectorsPage';
 import { Customer360 } from './pages/customers/Customer360';
 import { CustomersPage } from './pages/customers/CustomersPage';
@@ -28,6 +28,15 @@ function RequireAuth({ children }: { children: React.ReactNode }) {
   return <>{children}</>;
 }
 
+/** The first section this person's role opens. */
+function Home() {
+  const { can } = useAuth();
+  const { t } = useTranslation();
+  const first = SECTIONS.find((s) => s.any.some((p) => can(p)));
+  if (first) return <Navigate to={first.key} replace />;
+  return <Result status="403" title={t('common.forbidden')} subTitle={t('notFound.noAccess')} />;
+}
+
 function NotFound() {
   const { t } = useTranslation();
   const nav = useNavigate();
@@ -37,7 +46,7 @@ function NotFound() {
       title={t('notFound.title')}
       subTitle={t('notFound.body')}
       extra={
-        <Button type="primary" onClick={() => nav('/customers')}>
+        <Button type="primary" onClick={() => nav('/')}>
           {t('notFound.home')}
         </Button>
       }
@@ -56,7 +65,7 @@ export function App() {
           </RequireAuth>
         }
       >
-        <Route index element={<Navigate to="/customers" replace />} />
+        <Route index element={<Home />} />
         <Route path="/customers" element={<CustomersPage />} />
         <Route path="/customers/:id" element={<Customer360 />} />
         <Route path="/tags" element={<TagsPage />} />

@@ -559,5 +559,5 @@ export const en: Catalog<typeof zhCN> = {
     'user.update': 'Changed a person',
     'user.disable': 'Disabled a person',
   },
-  notFound: { title: 'Page not found', body: 'This page does not exist or has moved.', home: 'Back to customers' },
+  notFound: { title: 'Page not found', body: 'This page does not exist or has moved.', home: 'Back to the start', noAccess: 'Your role opens no page yet: ask an administrator for permissions.' },
 };

@@ -555,5 +555,5 @@ export const zhCN = {
     'user.update': '修改成员',
     'user.disable': '停用成员',
   },
-  notFound: { title: '页面不存在', body: '您访问的页面不存在或已被移动。', home: '返回客户列表' },
+  notFound: { title: '页面不存在', body: '您访问的页面不存在或已被移动。', home: '返回首页', noAccess: '您的角色还没有可访问的页面，请联系管理员分配权限。' },
 };

@@ -23,11 +23,20 @@ import { setLocale } from '../i18n';
 import { ChangePasswordModal, TwoFactorModal } from './AccountModals';
 import { Logo } from './Logo';
 
+/** The console's sections and the permissions that open each (any one of them). */
+export const SECTIONS: readonly { key: string; any: readonly Permission[] }[] = [
+  { key: '/customers', any: ['customers.read'] },
+  { key: '/tags', any: ['tags.manage', 'customers.read'] },
+  { key: '/connectors', any: ['connectors.manage'] },
+  { key: '/monitor', any: ['monitor.read', 'webhooks.manage', 'quarantine.manage'] },
+  { key: '/settings', any: ['settings.manage', 'users.manage', 'audit.read'] },
+];
+
 interface NavItem {
   key: string;
   icon: React.ReactNode;
   label: string;
-  any: Permission[];
+  any: readonly Permission[];
 }
 
 /** zh-CN / EN: kept in this browser, and on the account when signed in. */
@@ -62,13 +71,14 @@ export function AppLayout() {
   const [twoFactor, setTwoFactor] = useState(false);
   const [password, setPassword] = useState(false);
 
-  const items: NavItem[] = [
-    { key: '/customers', icon: <TeamOutlined />, label: t('nav.customers'), any: ['customers.read'] },
-    { key: '/tags', icon: <TagsOutlined />, label: t('nav.tags'), any: ['tags.manage', 'customers.read'] },
-    { key: '/connectors', icon: <ApiOutlined />, label: t('nav.connectors'), any: ['connectors.manage'] },
-    { key: '/monitor', icon: <MonitorOutlined />, label: t('nav.monitor'), any: ['monitor.read', 'webhooks.manage', 'quarantine.manage'] },
-    { key: '/settings', icon: <SettingOutlined />, label: t('nav.settings'), any: ['settings.manage', 'users.manage', 'audit.read'] },
-  ];
+  const look: Record<string, { icon: React.ReactNode; label: string }> = {
+    '/customers': { icon: <TeamOutlined />, label: t('nav.customers') },
+    '/tags': { icon: <TagsOutlined />, label: t('nav.tags') },
+    '/connectors': { icon: <ApiOutlined />, label: t('nav.connectors') },
+    '/monitor': { icon: <MonitorOutlined />, label: t('nav.monitor') },
+    '/settings': { icon: <SettingOutlined />, label: t('nav.settings') },
+  };
+  const items: NavItem[] = SECTIONS.map((s) => ({ key: s.key, any: s.any, icon: look[s.key]?.icon, label: look[s.key]?.label ?? s.key }));
   const visible = items.filter((i) => i.any.some((p) => can(p)));
   const selected = visible.find((i) => loc.pathname.startsWith(i.key))?.key ?? '';
 

@@ -19,20 +19,20 @@ export function LoginPage() {
   const { me, login } = useAuth();
   const nav = useNavigate();
   const loc = useLocation();
-  const next = new URLSearchParams(loc.search).get('next') ?? '/customers';
+  const next = new URLSearchParams(loc.search).get('next') ?? '/';
   const [creds, setCreds] = useState<Credentials | null>(null);
   const [useRecovery, setUseRecovery] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  if (me) return <Navigate to={next.startsWith('/') ? next : '/customers'} replace />;
+  if (me) return <Navigate to={next.startsWith('/') && !next.startsWith('//') ? next : '/'} replace />;
 
   const attempt = async (body: Credentials & { totpCode?: string; recoveryCode?: string }) => {
     setBusy(true);
     setError(null);
     try {
       await login(body);
-      nav(next.startsWith('/') ? next : '/customers', { replace: true });
+      nav(next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
     } catch (e) {
       if (e instanceof ApiError && e.code === 'AUTH_TOTP_REQUIRED') {
         if (creds) setError(t('login.totpWrong'));
