@@ -12,6 +12,7 @@ import type {
 } from '@datong/core';
 import type { NormalizeContext, PlatformMessage } from '../kit/connector.js';
 import type { DoudianConfig } from './config.js';
+import { parseJsonLossless } from './json.js';
 import {
   asRecord,
   fenOf,
@@ -131,10 +132,19 @@ function receiverBuyer(receiver: Readonly<Record<string, unknown>> | undefined):
   if (receiver === undefined) return { identifiers: [] };
   const tel = textOf(receiver['encrypt_tel']) ?? textOf(receiver['tel']);
   const address: Record<string, string> = {};
+  const rawAddr = textOf(receiver['addr']);
+  let addr: Readonly<Record<string, unknown>> | undefined;
+  if (rawAddr !== undefined) {
+    try {
+      // `addr` is itself JSON: {province:{name,id}, city, town, street, detail, encrypt_detail}.
+      addr = asRecord(parseJsonLossless(rawAddr));
+    } catch {
+      address['raw'] = rawAddr;
+    }
+  }
+  Object.assign(address, addressParts(addr, undefined));
   const name = textOf(receiver['encrypt_name']) ?? textOf(receiver['name']);
   if (name !== undefined) address['receiver'] = name;
-  const addr = textOf(receiver['addr']);
-  if (addr !== undefined) address['raw'] = addr;
   return {
     identifiers: [],
     ...(tel === undefined ? {} : { maskedPhone: tel }),
@@ -176,10 +186,11 @@ function regionName(value: unknown): string | undefined {
   return textOf(asRecord(value)?.['name']);
 }
 
-function addressOf(order: Readonly<Record<string, unknown>>): Record<string, string> | undefined {
-  // Masked parts first (readable, "138****5678" style), then the platform's ciphertexts, as given.
-  const masked = asRecord(order['mask_post_addr']);
-  const plain = asRecord(order['post_addr']);
+/** Region names and detail of an address block; masked parts win over plain ones, ciphertexts kept as given. */
+function addressParts(
+  plain: Readonly<Record<string, unknown>> | undefined,
+  masked: Readonly<Record<string, unknown>> | undefined,
+): Record<string, string> {
   const address: Record<string, string> = {};
   for (const part of ['province', 'city', 'town', 'street'] as const) {
     const name = regionName(masked?.[part]) ?? regionName(plain?.[part]);
@@ -189,6 +200,11 @@ function addressOf(order: Readonly<Record<string, unknown>>): Record<string, str
   if (detail !== undefined) address['detail'] = detail;
   const encryptDetail = textOf(plain?.['encrypt_detail']);
   if (encryptDetail !== undefined) address['encryptDetail'] = encryptDetail;
+  return address;
+}
+
+function addressOf(order: Readonly<Record<string, unknown>>): Record<string, string> | undefined {
+  const address = addressParts(asRecord(order['post_addr']), asRecord(order['mask_post_addr']));
   const receiver = textOf(order['mask_post_receiver']) ?? textOf(order['post_receiver']);
   if (receiver !== undefined) address['receiver'] = receiver;
   const encryptReceiver = textOf(order['encrypt_post_receiver']);
