@@ -1,5 +1,4 @@
 export * from './miniprogram/index.js';
-export * from './taobao/index.js';
 export * from './meituan/index.js';
 export * from './doudian/index.js';
 export * from './kit/crypto.js';
