@@ -69,8 +69,9 @@ beforeAll(async () => {
   await lookupId('+8613812345678');
   await lookupId('+8613700002222');
   ({ page: admin, problems: adminProblems } = await newPage(browser, server));
-  admin.setDefaultTimeout(15_000);
-});
+  admin.setDefaultTimeout(30_000);
+  // Building the console (when the sources are newer than dist/) and starting a server take a while on a busy machine.
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -78,7 +79,8 @@ afterAll(async () => {
   await new Promise((r) => receiver?.close(r));
 });
 
-describe('the web console', () => {
+// A browser session is slower than an API call; these bounds only stop a hung test.
+describe('the web console', { timeout: 180_000 }, () => {
   it('signs in, enrols two-step verification with the QR code, and then asks for the code at sign-in', async () => {
     await admin.goto('/');
     await admin.waitForURL(/\/login/);
@@ -196,7 +198,7 @@ describe('the web console', () => {
   it('shows an ops user masked personal data, and the full value only on an explicit, audited reveal', async () => {
     const { context, page, problems } = await newPage(browser, server);
     try {
-      page.setDefaultTimeout(15_000);
+      page.setDefaultTimeout(30_000);
       await signIn(page, OPS);
       await page.waitForURL(/\/customers/);
       const search = page.getByTestId('customer-search').locator('input');
