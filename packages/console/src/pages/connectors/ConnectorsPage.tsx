@@ -134,6 +134,7 @@ export function ConnectorsPage() {
             {
               title: t('connectors.name'),
               dataIndex: 'name',
+              width: 300,
               render: (v: string, c) => (
                 <Flex align="center" gap={8}>
                   <WechatOutlined style={{ color: '#07c160', fontSize: 18 }} />
