@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './values.js';
+export * from './fields.js';
+export * from './encoding.js';
+export * from './mapping.js';
+export * from './records.js';
+export * from './pipeline.js';
+export * from './table.js';
+export * from './quarantine.js';
+export { ImportWorker, runPendingImports, claimImport, type ImportRow, type ImportStatus } from './job.js';
