@@ -1,4 +1,5 @@
 export * from './miniprogram/index.js';
+export * from './taobao/index.js';
 export * from './meituan/index.js';
 export * from './doudian/index.js';
 export * from './kit/crypto.js';
