@@ -61,6 +61,7 @@ describe('the console at /', () => {
     expect(api404.statusCode).toBe(404);
     expect(api404.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
     expect((await a.inject({ method: 'GET', url: '/docs/nope' })).statusCode).toBe(404);
+    expect((await a.inject({ method: 'GET', url: '/hooks/youzan/nope' })).statusCode).toBe(404);
     expect((await a.inject({ method: 'POST', url: '/customers' })).statusCode).toBe(404);
   });
 

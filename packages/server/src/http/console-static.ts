@@ -1,6 +1,6 @@
 // Serves the web console (packages/console, a Vite build) at `/`: hashed assets with a long
 // cache, index.html with no-cache and a strict Content-Security-Policy, and the single-page
-// app's fallback (any other GET outside /v1 and /docs answers index.html). The console talks to
+// app's fallback (any other GET outside /v1, /docs and /hooks answers index.html). The console talks to
 // the same public /v1 API as everyone else; nothing here touches the database.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -93,7 +93,8 @@ export async function registerConsole(app: FastifyInstance, opts: ConsoleStaticO
       .send(html.replace(NONCE_PLACEHOLDER, nonce));
   };
 
-  const isApiPath = (url: string) => /^\/(v1|docs)(\/|$|\?)/.test(url);
+  // The API, its docs and the platforms' push endpoints answer problem+json for unknown paths, never the page.
+  const isApiPath = (url: string) => /^\/(v1|docs|hooks)(\/|$|\?)/.test(url);
 
   app.get('/', { config: { auth: 'public' }, schema: { hide: true } }, async (_req, reply) => sendIndex(reply));
 
