@@ -342,7 +342,7 @@ function tradeMessage(p: YouzanPushPayload, message: PlatformMessage, version: s
   const fullStatus = FULL_ORDER_TYPES[p.type];
   const detail = msg as YouzanTradeDetail;
   const orderInfo = obj(obj(detail.full_order_info)?.['order_info']) ?? {};
-  const tid = text(orderInfo['tid']) ?? text(msg['tid']) ?? p.id;
+  const tid = text(orderInfo['tid']) ?? text(msg['tid']) ?? text(p.id);
   if (tid === undefined) return ignored(`${p.type} without an order number`);
 
   let status: OrderStatus;
@@ -376,7 +376,8 @@ function refundMessage(p: YouzanPushPayload, message: PlatformMessage, status: R
   const statusAt = iso(msg.update_time) ?? message.occurredAt;
   if (statusAt === undefined) return ignored(`${p.type} for ${refundId} has no usable time`);
   const refundVersion = version ?? versionMillis(idOf(msg.version));
-  const reason = text(msg.refund_reason_desc);
+  const reasonCode = text(msg.refund_reason);
+  const reason = text(msg.refund_reason_desc) ?? (reasonCode !== undefined && !/^\d+$/.test(reasonCode) ? reasonCode : undefined);
   const refund: CanonicalRefund = {
     platform: PLATFORM,
     shopId: p.kdt_id,
@@ -472,7 +473,7 @@ export function normalizeYouzanMessage(message: PlatformMessage, ctx: NormalizeC
   if (message.test === true) return ignored('Youzan test message');
   const p = message.payload;
   if (!isPayload(p)) return ignored('not a Youzan push payload');
-  if (p.test) return ignored('Youzan test message');
+  if (p.test === true) return ignored('Youzan test message');
   const shop = ctx.config.kdtId;
   if (p.kdt_id !== shop && p.root_kdt_id !== shop && p.head_kdt_id !== shop) {
     return ignored(`message for shop ${p.kdt_id}, not this connector's shop ${shop}`);

@@ -78,14 +78,15 @@ function idString(value: unknown): string | undefined {
  * (10 digits, equal to the order's update_time), SCRM messages milliseconds (13 digits). Values
  * of 11 digits or fewer are taken as seconds. Undefined when it is not a plain integer.
  */
-export function versionMillis(version: string | undefined): string | undefined {
-  if (version === undefined || !/^\d{1,19}$/.test(version)) return undefined;
-  const trimmed = version.replace(/^0+(?=\d)/, '');
+export function versionMillis(version: unknown): string | undefined {
+  const digits = typeof version === 'number' && Number.isSafeInteger(version) && version >= 0 ? String(version) : version;
+  if (typeof digits !== 'string' || !/^\d{1,19}$/.test(digits)) return undefined;
+  const trimmed = digits.replace(/^0+(?=\d)/, '');
   return trimmed.length <= 11 ? (trimmed === '0' ? '0' : `${trimmed}000`) : trimmed;
 }
 
 /** ISO instant of a millisecond version, when it is a plausible time (1970 … 9999). */
-export function versionIso(version: string | undefined): string | undefined {
+export function versionIso(version: unknown): string | undefined {
   const ms = versionMillis(version);
   if (ms === undefined || ms.length > 15) return undefined;
   const n = Number(ms);
