@@ -4,9 +4,15 @@ import { doudianConfigSchema, parseDoudianConfig, type DoudianConfig } from './c
 import { normalizeDoudianMessage } from './normalize.js';
 import { DOUDIAN_SUCCESS_REPLY, doudianFailureReply, verifyDoudianPush } from './verify.js';
 
-export { clearDoudianTokenCache, createDoudianClient, SEARCH_PAGE_SIZE, type DoudianClient } from './client.js';
+export { clearDoudianTokenCache, createDoudianClient, SEARCH_PAGE_SIZE as DOUDIAN_PAGE_SIZE, type DoudianClient } from './client.js';
 export { DEFAULT_DOUDIAN_API_BASE, doudianConfigSchema, parseDoudianConfig, type DoudianConfig, type DoudianConfigInput } from './config.js';
-export { DOUDIAN_CODE_RULES, errorFromCode, ruleForCode, type DoudianApi, type DoudianCodeRule } from './errors.js';
+export {
+  DOUDIAN_CODE_RULES,
+  errorFromCode as errorFromDoudianCode,
+  ruleForCode as ruleForDoudianCode,
+  type DoudianApi,
+  type DoudianCodeRule,
+} from './errors.js';
 export {
   buildDoudianPush,
   sendDoudianPush,
@@ -18,18 +24,29 @@ export {
   type FakeDoudianServerOptions,
   type FakeShopOrder,
 } from './fake-server.js';
-export { marshalParamJson, parseJsonLossless, stringifyJson } from './json.js';
+export {
+  marshalParamJson as marshalDoudianParamJson,
+  parseJsonLossless as parseDoudianJson,
+  stringifyJson as stringifyDoudianJson,
+} from './json.js';
 export { normalizeDoudianMessage, normalizeShopOrder } from './normalize.js';
 export type * from './payloads.js';
-export { API_TIMESTAMP_WINDOW_SECONDS, apiSignPattern, methodPath, signApiRequest, verifyApiRequest, type DoudianSignMethod } from './sign.js';
 export {
-  computeEventSign,
+  API_TIMESTAMP_WINDOW_SECONDS as DOUDIAN_API_TIMESTAMP_WINDOW_SECONDS,
+  apiSignPattern as doudianApiSignPattern,
+  methodPath as doudianMethodPath,
+  signApiRequest as signDoudianApiRequest,
+  verifyApiRequest as verifyDoudianApiRequest,
+  type DoudianSignMethod,
+} from './sign.js';
+export {
+  computeEventSign as computeDoudianEventSign,
   DOUDIAN_CHECK_TAG,
   DOUDIAN_SUCCESS_REPLY,
   doudianFailureReply,
   verifyDoudianPush,
-  verifyPushSignature,
-  type PushSignMethod,
+  verifyPushSignature as verifyDoudianPushSignature,
+  type PushSignMethod as DoudianPushSignMethod,
 } from './verify.js';
 
 /**
