@@ -602,3 +602,4 @@ export const ConnectorImport = Type.Object({
   secrets: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ minLength: 1, maxLength: 4096 }), { maxProperties: 20 })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 120, description: "Overrides the template's name" })),
 });
+export * from './imports.js';

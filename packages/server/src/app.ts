@@ -21,6 +21,7 @@ import { connectorsRoutes } from './routes/v1/connectors.routes.js';
 import { connectorTemplatesRoutes } from './routes/v1/connector-templates.routes.js';
 import { mappingsRoutes } from './routes/v1/mappings.routes.js';
 import { monitorRoutes } from './routes/v1/monitor.routes.js';
+import { importsRoutes } from './routes/v1/imports.routes.js';
 import { systemRoutes } from './routes/system.routes.js';
 import { tagsRoutes } from './routes/v1/tags.routes.js';
 import { webhooksRoutes } from './routes/v1/webhooks.routes.js';
@@ -134,6 +135,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   connectorTemplatesRoutes(app, opts);
   mappingsRoutes(app, opts);
   monitorRoutes(app, opts);
+  await importsRoutes(app, opts);
   authRoutes(app, opts);
   usersRoutes(app, opts);
   auditRoutes(app, opts);

@@ -8,6 +8,7 @@ import type { Config } from './config/schema.js';
 import { openPglite, openPostgres, type Db } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { Runner } from './jobs/runner.js';
+import { ImportWorker } from './import/job.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { lockDataDir, type DataDirLock } from './security/data-dir-lock.js';
 import { createKeyring, sha256Hex, type Keyring } from './security/keys.js';
@@ -120,6 +121,7 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
   }
   const metrics = createMetrics();
   let runner: Runner | null = null;
+  let imports: ImportWorker | null = null;
   const deps: ServerDeps = { config, db, keyring, clock, logger, kick: () => runner?.kick() };
   if (opts.workers ?? config.queue.workers) {
     runner = new Runner(deps, {
@@ -132,6 +134,9 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
       inboxRetentionDays: config.queue.inboxRetentionDays,
     });
     runner.start();
+    // CSV/XLSX imports uploaded through the API (issue 4) run where their file was uploaded.
+    imports = new ImportWorker(deps);
+    imports.start();
   }
   const app = await buildApp({ ...deps, metrics });
   let closed = false;
@@ -146,6 +151,7 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
       if (closed) return;
       closed = true;
       await app.close();
+      await imports?.stop();
       await runner?.stop();
       if (!opts.db) await db.close();
       lock?.release();

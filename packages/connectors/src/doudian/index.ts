@@ -29,7 +29,7 @@ export {
   parseJsonLossless as parseDoudianJson,
   stringifyJson as stringifyDoudianJson,
 } from './json.js';
-export { normalizeDoudianMessage, normalizeShopOrder } from './normalize.js';
+export { doudianOrderIdOf, normalizeDoudianMessage, normalizeShopOrder } from './normalize.js';
 export type * from './payloads.js';
 export {
   API_TIMESTAMP_WINDOW_SECONDS as DOUDIAN_API_TIMESTAMP_WINDOW_SECONDS,

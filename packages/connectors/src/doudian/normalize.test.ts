@@ -6,7 +6,7 @@ import type { CanonicalRecord } from '@datong/core';
 import type { PlatformMessage } from '../kit/connector.js';
 import { parseDoudianConfig } from './config.js';
 import { parseJsonLossless } from './json.js';
-import { normalizeDoudianMessage, normalizeShopOrder } from './normalize.js';
+import { doudianOrderIdOf, normalizeDoudianMessage, normalizeShopOrder } from './normalize.js';
 import { computeEventSign, verifyDoudianPush } from './verify.js';
 
 /*
@@ -84,6 +84,18 @@ describe('normalizeDoudianMessage', () => {
     expect(normalizeDoudianMessage({ messageId: '1', type: '999', payload: {} }, CTX)[0]?.kind).toBe('ignored');
     expect(normalizeDoudianMessage({ messageId: '2', type: '100', payload: 'nope' }, CTX)[0]?.kind).toBe('ignored');
     expect(normalizeDoudianMessage({ messageId: '3', type: '100', payload: { p_id: 1.5, create_time: 1714538000 } }, CTX)[0]?.kind).toBe('ignored');
+  });
+
+  it('names the order to fetch for thin pushes, and nothing for details or test messages', () => {
+    const [paid] = messagesOf('push.trade-paid.json') as PlatformMessage[];
+    const [refund] = messagesOf('push.refund-created.json') as PlatformMessage[];
+    const [detail] = messagesOf('api.order-detail.live.json') as PlatformMessage[];
+    const [product] = messagesOf('push.product-change.json') as PlatformMessage[];
+    expect(doudianOrderIdOf(paid as PlatformMessage)).toBe('4781320682406083640');
+    expect(doudianOrderIdOf(refund as PlatformMessage)).toBe('4781320682406083640');
+    expect(doudianOrderIdOf(detail as PlatformMessage)).toBeUndefined();
+    expect(doudianOrderIdOf(product as PlatformMessage)).toBeUndefined();
+    expect(doudianOrderIdOf({ messageId: '0', type: '0', payload: {}, test: true })).toBeUndefined();
   });
 
   it('maps every order_status of the order APIs', () => {

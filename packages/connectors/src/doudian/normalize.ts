@@ -387,3 +387,16 @@ export function normalizeDoudianMessage(message: PlatformMessage, ctx: Normalize
   if (REFUND_TAGS[message.type] !== undefined) return normalizeRefundMessage(message.type, data, ctx);
   return ignored(`tag ${message.type} is not used by Datong`);
 }
+
+/**
+ * The parent order id a message is about, for a caller that wants the complete order
+ * (`client.getOrder(id)`) because push messages are thin. Undefined for test messages, order
+ * details (already complete) and tags that are not about an order.
+ */
+export function doudianOrderIdOf(message: PlatformMessage): string | undefined {
+  if (message.test === true) return undefined;
+  const data = asRecord(message.payload);
+  if (data === undefined || data['shop_order_detail'] !== undefined || data['sku_order_list'] !== undefined) return undefined;
+  const known = ORDER_TAGS[message.type] ?? REFUND_TAGS[message.type] ?? IGNORED_TAGS[message.type];
+  return known === undefined ? undefined : nonZeroIdOf(data['p_id']);
+}
