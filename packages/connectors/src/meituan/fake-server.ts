@@ -369,6 +369,12 @@ export interface FakeMeituanOrderSpec {
   readonly caution?: string;
 }
 
+/** Yuan as Meituan's Java side prints a double: "24.5", "5.0", "37.85" (from exact fen, no float). */
+function meituanYuan(fen: bigint): string {
+  const text = yuanText(fen);
+  return text.endsWith('0') ? text.slice(0, -1) : text;
+}
+
 /** The parameters of an order push (推送已支付/已确认/已完成订单) in Meituan's names. Amounts exact. */
 export function meituanOrderParams(spec: FakeMeituanOrderSpec): Record<string, string> {
   let goods = 0n;
@@ -419,9 +425,9 @@ export function meituanOrderParams(spec: FakeMeituanOrderSpec): Record<string, s
     recipient_phone: spec.recipientPhone ?? '13800000000_1234',
     backup_recipient_phone: '[]',
     recipient_name: spec.recipientName ?? '美团客人',
-    shipping_fee: yuanText(shipping),
-    total: yuanText(total),
-    original_price: yuanText(original),
+    shipping_fee: meituanYuan(shipping),
+    total: meituanYuan(total),
+    original_price: meituanYuan(original),
     caution: spec.caution ?? '',
     shipper_phone: '',
     status: String(spec.status),

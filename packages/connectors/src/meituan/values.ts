@@ -34,12 +34,14 @@ export function yuan(text: string | undefined): string | undefined {
 
 const EPOCH_SECONDS = /^\d{1,12}$/;
 const CHINA_OFFSET_MS = 8 * 3600 * 1000;
+/** 9999-12-31T23:59:59+08:00: later times have no four-digit year. */
+const MAX_SECONDS = 253_402_271_999;
 
 /** Epoch seconds text → "2026-11-22T13:41:27+08:00", or undefined (also for 0, Meituan's "not set"). */
 export function isoFromSeconds(text: string | undefined): string | undefined {
   if (text === undefined || !EPOCH_SECONDS.test(text)) return undefined;
   const seconds = Number(text);
-  if (seconds <= 0) return undefined;
+  if (seconds <= 0 || seconds > MAX_SECONDS) return undefined;
   const shifted = new Date(seconds * 1000 + CHINA_OFFSET_MS).toISOString(); // …Z, shifted by +8h
   return `${shifted.slice(0, 19)}+08:00`;
 }
