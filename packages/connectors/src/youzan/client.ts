@@ -218,7 +218,7 @@ export function createYouzanClient(config: YouzanConfig, deps: ClientDeps = {}):
     if (pending !== undefined) return pending;
     const started = (async () => {
       const current = await requestToken(false);
-      if (current.accessToken === rejected || current.expiresAt - now() < TOKEN_RENEW_AHEAD_MS) return requestToken(true);
+      if (current.accessToken === rejected || current.expiresAt - now() <= TOKEN_RENEW_AHEAD_MS) return requestToken(true);
       return current;
     })().finally(() => tokenInFlight.delete(cacheKey));
     tokenInFlight.set(cacheKey, started);
