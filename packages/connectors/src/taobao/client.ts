@@ -318,6 +318,7 @@ export function createTaobaoClient(config: TaobaoConfig, deps: ClientDeps = {}):
         }
       }
       for (let i = 0; i < pulled.length; i += 1) {
+        if (TRADE_TOPICS[pulled[i]!.type] === undefined) continue;
         const tid = tidOf(pulled[i]!);
         const trade = tid === undefined ? undefined : trades.get(tid);
         if (trade !== undefined && trade !== null) pulled[i] = withFetchedTrade(pulled[i]!, trade);
