@@ -602,4 +602,130 @@ export const ConnectorImport = Type.Object({
   secrets: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.String({ minLength: 1, maxLength: 4096 }), { maxProperties: 20 })),
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 120, description: "Overrides the template's name" })),
 });
+
+// E-commerce connectors (issue 4): settings, channel and health, message log, reconciliation.
+
+const DateTimeOrNull = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+/** Operational settings of an e-commerce connector (not credentials). Unset: the server's defaults. */
+export const ConnectorSettings = Type.Object(
+  {
+    fallbackAfterMs: Type.Optional(
+      Type.Integer({ minimum: 10_000, maximum: 86_400_000, description: "No valid push for this long (ms): poll the platform's order API until pushes return" }),
+    ),
+    pollIntervalMs: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 3_600_000, description: 'How often the order API is polled while polling (ms)' })),
+    reconcileDaily: Type.Optional(
+      Type.Union([Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'Daily reconciliation (with backfill) at this local time', examples: ['03:00'] }), Type.Null()]),
+    ),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone of reconcileDaily', examples: ['Asia/Shanghai'] })),
+    rateLimit: Type.Optional(
+      Type.Object(
+        { perSecond: Type.Integer({ minimum: 1, maximum: 1_000 }), burst: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+        { additionalProperties: false, description: 'Token bucket per platform API' },
+      ),
+    ),
+    apiBaseUrl: Type.Optional(Type.String({ maxLength: 500, description: "Overrides the platform API's base URL (simulator, private gateway)" })),
+  },
+  { additionalProperties: false },
+);
+
+export const EffectiveConnectorSettings = Type.Object({
+  fallbackAfterMs: Type.Integer(),
+  pollIntervalMs: Type.Integer(),
+  reconcileDaily: Type.Union([Type.String(), Type.Null()]),
+  timezone: Type.String(),
+  rateLimit: Type.Object({ perSecond: Type.Integer(), burst: Type.Integer() }),
+  apiBaseUrl: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** Which channel feeds an e-commerce connector and how it is doing. */
+export const CommerceStatus = Type.Object({
+  webhookUrl: Type.String({ description: "The URL to paste into the platform's back office" }),
+  channel: Type.Union([Type.Literal('push'), Type.Literal('polling')]),
+  channelSince: DateTimeOrNull,
+  channelReason: Type.Union([Type.String(), Type.Null()]),
+  health: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('failing')], {
+    description: 'ok: pushes arrive; degraded: polling fallback or rejected pushes; failing: the platform API fails or messages are quarantined',
+  }),
+  lastPushAt: DateTimeOrNull,
+  lastValidPushAt: DateTimeOrNull,
+  pushFailures: Type.Integer({ description: 'Rejected pushes in a row' }),
+  lastPushError: Type.Union([Type.String(), Type.Null()]),
+  pollWatermark: DateTimeOrNull,
+  lastPollAt: DateTimeOrNull,
+  pollFailures: Type.Integer(),
+  lastPollError: Type.Union([Type.String(), Type.Null()]),
+  lastPullAt: DateTimeOrNull,
+  lastPullError: Type.Union([Type.String(), Type.Null()]),
+  lastReconcileAt: DateTimeOrNull,
+  lastReconcile: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  messages: Type.Object({ pending: Type.Integer(), failed: Type.Integer(), quarantined: Type.Integer() }),
+  settings: EffectiveConnectorSettings,
+});
+
+/** GET /v1/connectors/{id}: the connector, with `commerce` for e-commerce platforms. */
+export const ConnectorDetail = Type.Composite([Connector, Type.Object({ commerce: Type.Optional(CommerceStatus) })]);
+
+export const ConnectorMessageStatus = Type.Union(['pending', 'processed', 'ignored', 'failed', 'quarantined'].map((s) => Type.Literal(s)));
+export const ConnectorMessageVerification = Type.Union(['valid', 'invalid', 'test'].map((s) => Type.Literal(s)));
+
+export const ConnectorMessage = Type.Object({
+  id: Type.String({ description: 'Datong id of the log entry (cmsg_…)' }),
+  messageId: Type.String({ description: "The platform's message id (dedupe key)" }),
+  type: Type.String({ description: "The platform's message type, or order.polled / order.backfill / rejected" }),
+  channel: Type.String({ description: 'push, pull, poll or backfill' }),
+  receivedAt: Type.String({ format: 'date-time' }),
+  occurredAt: DateTimeOrNull,
+  verification: ConnectorMessageVerification,
+  status: ConnectorMessageStatus,
+  attempts: Type.Integer(),
+  nextAttemptAt: DateTimeOrNull,
+  errorCode: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description: 'Summary of the canonical records (ids, states, amounts; no personal data)' }),
+  processedAt: DateTimeOrNull,
+});
+
+export const ConnectorMessageDetail = Type.Composite([
+  ConnectorMessage,
+  Type.Object({
+    payload: Type.Unknown({ description: 'The message as received (masked for roles that mask personal data)' }),
+    masked: Type.Boolean(),
+  }),
+]);
+
+export const ConnectorMessagesQuery = Type.Object({
+  status: Type.Optional(ConnectorMessageStatus),
+  type: Type.Optional(Type.String({ maxLength: 100 })),
+  verification: Type.Optional(ConnectorMessageVerification),
+  channel: Type.Optional(Type.Union(['push', 'pull', 'poll', 'backfill'].map((s) => Type.Literal(s)))),
+  ...CursorQuery,
+});
+
+export const ConnectorMessageParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), messageId: Type.String({ minLength: 1, maxLength: 200 }) });
+
+export const ReconcileBody = Type.Object(
+  {
+    from: Type.String({ format: 'date-time' }),
+    to: Type.String({ format: 'date-time' }),
+    backfill: Type.Optional(Type.Boolean({ default: false, description: 'Store what is missing or different, to be applied forward-only' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ReconcileReport = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  platformOrders: Type.Integer({ description: 'Orders the platform reports modified in the window' }),
+  matched: Type.Integer(),
+  missing: Type.Array(Type.String(), { description: 'Order ids Datong does not have (at most 1000)' }),
+  different: Type.Array(
+    Type.Object({ orderId: Type.String(), shopId: Type.String(), field: Type.String(), platform: Type.String(), datong: Type.String() }),
+    { description: 'Fields that differ (at most 1000)' },
+  ),
+  backfilled: Type.Integer({ description: 'Orders stored to be applied (backfill: true)' }),
+  truncated: Type.Boolean(),
+  missingCount: Type.Integer(),
+  differentCount: Type.Integer(),
+});
 export * from './imports.js';

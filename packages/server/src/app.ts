@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { DatongError } from '@datong/core';
 import { Problem } from '@datong/contracts';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { CommerceConnectors } from './connectors/commerce.js';
 import { registerAuditLog } from './http/audit.js';
 import { Authenticator, type AuthPolicy } from './http/auth.js';
 import { registerConsole } from './http/console-static.js';
@@ -19,6 +20,9 @@ import { customersRoutes } from './routes/v1/customers.routes.js';
 import { ingestRoutes } from './routes/v1/ingest.routes.js';
 import { connectorsRoutes } from './routes/v1/connectors.routes.js';
 import { connectorTemplatesRoutes } from './routes/v1/connector-templates.routes.js';
+import { connectorMessagesRoutes } from './routes/v1/connector-messages.routes.js';
+import { commerceRoutes } from './routes/v1/commerce.routes.js';
+import { hooksRoutes } from './routes/hooks/hooks.routes.js';
 import { mappingsRoutes } from './routes/v1/mappings.routes.js';
 import { monitorRoutes } from './routes/v1/monitor.routes.js';
 import { importsRoutes } from './routes/v1/imports.routes.js';
@@ -33,6 +37,8 @@ export interface AppOptions extends ServerDeps {
   readonly isReady?: () => boolean;
   /** Outbound HTTP for platform APIs (tests point connectors at local fakes through config instead). */
   readonly version?: string;
+  /** E-commerce connectors (registry, connector cache, clients); shared with the workers. Default: the built-in platforms. */
+  readonly commerce?: CommerceConnectors;
 }
 
 export type App = FastifyInstance;
@@ -131,7 +137,11 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   tagsRoutes(app, opts);
   webhooksRoutes(app, opts);
   adminRoutes(app, opts, authenticator);
-  connectorsRoutes(app, opts);
+  const commerce = opts.commerce ?? new CommerceConnectors(opts);
+  connectorsRoutes(app, opts, commerce);
+  connectorMessagesRoutes(app, opts, commerce);
+  commerceRoutes(app, opts, commerce);
+  await hooksRoutes(app, opts, commerce);
   connectorTemplatesRoutes(app, opts);
   mappingsRoutes(app, opts);
   monitorRoutes(app, opts);

@@ -4,6 +4,8 @@ import { randomBytes, createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DatongError } from '@datong/core';
 import { buildApp, type App } from './app.js';
+import { CommerceConnectors } from './connectors/commerce.js';
+import { createCommerceRegistry, type RegisteredConnector } from './connectors/registry.js';
 import type { Config } from './config/schema.js';
 import { openPglite, openPostgres, type Db } from './db/client.js';
 import { migrate } from './db/migrate.js';
@@ -26,6 +28,8 @@ export interface Datong {
   readonly deps: ServerDeps;
   readonly runner: Runner | null;
   readonly metrics: Metrics;
+  /** E-commerce connectors: registry, connector cache and clients (app and workers share it). */
+  readonly commerce: CommerceConnectors;
   /** Set when this start generated the bootstrap admin key (print it once). */
   readonly generatedAdminKey: string | null;
   close(): Promise<void>;
@@ -39,6 +43,8 @@ export interface StartOptions {
   readonly db?: Db;
   /** Start the workers (default: config.queue.workers). */
   readonly workers?: boolean;
+  /** E-commerce connectors besides the built-in platforms (tests register fakes). */
+  readonly commerceConnectors?: readonly RegisteredConnector[];
 }
 
 /** The master key: from config, else generated once into the data folder (never in production). */
@@ -123,6 +129,7 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
   let runner: Runner | null = null;
   let imports: ImportWorker | null = null;
   const deps: ServerDeps = { config, db, keyring, clock, logger, kick: () => runner?.kick() };
+  const commerce = new CommerceConnectors(deps, createCommerceRegistry(opts.commerceConnectors));
   if (opts.workers ?? config.queue.workers) {
     runner = new Runner(deps, {
       batchSize: config.queue.batchSize,
@@ -132,13 +139,14 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
       webhookConcurrency: config.webhooks.concurrency,
       tagRecomputeMs: config.queue.tagRecomputeMinutes * 60_000,
       inboxRetentionDays: config.queue.inboxRetentionDays,
+      commerce,
     });
     runner.start();
     // CSV/XLSX imports uploaded through the API (issue 4) run where their file was uploaded.
     imports = new ImportWorker(deps);
     imports.start();
   }
-  const app = await buildApp({ ...deps, metrics });
+  const app = await buildApp({ ...deps, metrics, commerce });
   let closed = false;
   return {
     app,
@@ -146,6 +154,7 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
     deps,
     runner,
     metrics,
+    commerce,
     generatedAdminKey,
     async close() {
       if (closed) return;

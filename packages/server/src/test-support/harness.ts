@@ -7,6 +7,8 @@ import pg from 'pg';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../config/load.js';
 import { openPglite, openPostgres, type Db } from '../db/client.js';
+import type { RegisteredConnector } from '../connectors/registry.js';
+import { processConnectorMessages } from '../jobs/process-connector-messages.js';
 import { processInboxBatch } from '../jobs/process-inbox.js';
 import { deliverDueWebhooks, dispatchOutbox } from '../jobs/webhooks.js';
 import { createLogger } from '../observability/logger.js';
@@ -61,7 +63,7 @@ export interface Harness {
   setNow(d: Date): void;
   now(): Date;
   inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
-  /** Runs the workers until no work is left: inbox, outbox, due webhook deliveries. */
+  /** Runs the workers until no work is left: platform messages, inbox, outbox, due webhook deliveries. */
   drain(): Promise<void>;
   newTenant(): Promise<{ tenantId: string; adminKey: string }>;
   close(): Promise<void>;
@@ -69,6 +71,8 @@ export interface Harness {
 
 export interface HarnessOptions {
   readonly env?: Record<string, string>;
+  /** E-commerce connectors to register besides the built-in ones (test fakes). */
+  readonly commerceConnectors?: readonly RegisteredConnector[];
 }
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -96,7 +100,14 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   });
   let now: Date | null = null;
   const clock = () => now ?? new Date();
-  const datong = await startDatong({ config, logger: createLogger('debug', sink), clock, db: tdb.db, workers: false });
+  const datong = await startDatong({
+    config,
+    logger: createLogger('debug', sink),
+    clock,
+    db: tdb.db,
+    workers: false,
+    ...(opts.commerceConnectors ? { commerceConnectors: opts.commerceConnectors } : {}),
+  });
   const schedule = parseRetrySchedule(config.webhooks.retrySchedule);
   return {
     datong,
@@ -112,10 +123,11 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     inject: (o) => datong.app.inject(o),
     async drain() {
       for (let i = 0; i < 100; i++) {
+        const m = await processConnectorMessages(datong.deps, datong.commerce, 500);
         const a = await processInboxBatch(datong.deps, 500);
         const b = await dispatchOutbox(datong.deps);
         const c = await deliverDueWebhooks(datong.deps, { schedule, random: () => 0.5 }, 50);
-        if (a.claimed === 0 && b === 0 && c === 0) return;
+        if (m.claimed === 0 && a.claimed === 0 && b === 0 && c === 0) return;
       }
       throw new Error('drain did not finish in 100 rounds');
     },

@@ -1,11 +1,14 @@
 import { createMiniprogramClient, decryptOpenData, parseMiniprogramConfig, type MiniprogramConfig } from '@datong/connectors';
 import { DatongError, normalizePhone } from '@datong/core';
-import { Connector, ConnectorCreate, IdParam, Problem, Type } from '@datong/contracts';
+import { Connector, ConnectorCreate, ConnectorDetail, IdParam, Problem, Type } from '@datong/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CommerceConnectors } from '../../connectors/commerce.js';
+import { parseSettings } from '../../connectors/settings.js';
 import type { Queryable } from '../../db/client.js';
 import { signCustomerToken } from '../../http/auth.js';
 import { isoReq } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
+import { commerceStatus } from '../../usecases/commerce-status.js';
 import type { ServerDeps } from '../../usecases/context.js';
 import { lookupIdentifier, rootOf } from '../../usecases/customers.js';
 import { ingestAndProcess } from '../../usecases/ingest.js';
@@ -28,14 +31,14 @@ interface ConnectorRow {
 }
 
 /** Secrets never leave the server: they are shown as set or not. */
-function maskConfig(platform: string, config: Record<string, unknown>): Record<string, unknown> {
-  const secretKeys = platform === 'wechat_miniprogram' ? ['appSecret'] : [];
+function maskConfig(platform: string, config: Record<string, unknown>, commerce: CommerceConnectors): Record<string, unknown> {
+  const secretKeys = platform === 'wechat_miniprogram' ? ['appSecret'] : commerce.registry.secretKeys(platform);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) out[k] = secretKeys.includes(k) ? (v ? '********' : null) : v;
   return out;
 }
 
-export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
+export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps, commerce: CommerceConnectors = new CommerceConnectors(deps)): void {
   const { db, keyring } = deps;
 
   const decode = (row: ConnectorRow): Record<string, unknown> => JSON.parse(keyring.decrypt(row.config_enc)) as Record<string, unknown>;
@@ -43,7 +46,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
     id: row.id,
     platform: row.platform,
     name: row.name,
-    config: maskConfig(row.platform, decode(row)),
+    config: maskConfig(row.platform, decode(row), commerce),
     sourceId: row.source_id,
     enabled: row.enabled,
     createdAt: isoReq(row.created_at),
@@ -71,7 +74,10 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       schema: {
         tags: ['connectors'],
         summary: 'Add a connector',
-        description: 'wechat_miniprogram: config {appId, appSecret, apiBase?}. Credentials are stored encrypted and never returned.',
+        description:
+          'wechat_miniprogram: config {appId, appSecret, apiBase?}. E-commerce platforms (youzan, taobao, doudian, meituan): config as the ' +
+          "platform's schema says, plus optional `settings` (see PUT /v1/connectors/{id}/settings); each gets its own source (type = platform). " +
+          'Credentials are stored encrypted and never returned.',
         security: [{ apiKey: [] }],
         body: ConnectorCreate,
         response: { 201: Connector, ...errors },
@@ -79,20 +85,27 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
     },
     async (req, reply) => {
       const tenantId = req.auth?.tenantId ?? '';
-      const body = req.body as { platform: string; name?: string; config: Record<string, unknown> };
-      if (!(PLATFORMS as readonly string[]).includes(body.platform)) {
-        throw new DatongError('CONNECTOR_PLATFORM_UNKNOWN', `Supported platforms: ${PLATFORMS.join(', ')}`);
+      const body = req.body as { platform: string; name?: string; config: Record<string, unknown>; settings?: unknown };
+      const commerceDef = commerce.registry.get(body.platform);
+      if (!(PLATFORMS as readonly string[]).includes(body.platform) && !commerceDef) {
+        throw new DatongError('CONNECTOR_PLATFORM_UNKNOWN', `Supported platforms: ${[...PLATFORMS, ...commerce.registry.platforms()].join(', ')}`);
       }
-      const config = { ...parseMiniprogramConfig(body.config) };
+      // E-commerce platforms validate their own config (every problem at once, secrets never echoed).
+      const config = commerceDef ? commerceDef.parseConfig(body.config) : { ...parseMiniprogramConfig(body.config) };
+      const settings = commerceDef ? parseSettings(body.settings, { allowPrivateNetwork: deps.config.webhooks.allowPrivateNetwork }) : {};
       const now = deps.clock();
       const id = newId('con', now.getTime());
-      const name = body.name ?? `WeChat mini-program ${config.appId}`;
+      const name = body.name ?? (commerceDef ? `${body.platform} ${id.slice(-6)}` : `WeChat mini-program ${(config as { appId: string }).appId}`);
       await db.tx(async (q) => {
-        const source = await createSource(q, deps, tenantId, name, 'miniprogram', now);
+        // Each e-commerce connector feeds its own source, whose type (the platform) is its events' channel.
+        const source = await createSource(q, deps, tenantId, name, commerceDef ? body.platform : 'miniprogram', now);
         await q.query(
-          `INSERT INTO connectors (tenant_id, id, platform, name, config_enc, source_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-          [tenantId, id, body.platform, name, keyring.encrypt(JSON.stringify(config)), source.id, now.toISOString()],
+          `INSERT INTO connectors (tenant_id, id, platform, name, config_enc, source_id, created_at, updated_at, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)`,
+          [tenantId, id, body.platform, name, keyring.encrypt(JSON.stringify(config)), source.id, now.toISOString(), JSON.stringify(settings)],
         );
+        if (commerceDef) {
+          await q.query(`INSERT INTO connector_state (tenant_id, connector_id, channel, channel_since, updated_at) VALUES ($1, $2, 'push', $3, $3)`, [tenantId, id, now.toISOString()]);
+        }
       });
       return reply.code(201).send(out(await get(db, tenantId, id)));
     },
@@ -107,8 +120,23 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   );
   app.get(
     '/v1/connectors/:id',
-    { config: { auth: 'apiKey:admin', permission: 'connectors.manage' }, schema: { tags: ['connectors'], summary: 'One connector', security: [{ apiKey: [] }], params: IdParam, response: { 200: Connector, ...errors } } },
-    async (req) => out(await get(db, req.auth?.tenantId ?? '', (req.params as { id: string }).id)),
+    {
+      config: { auth: 'apiKey:admin', permission: 'connectors.manage' },
+      schema: {
+        tags: ['connectors'],
+        summary: 'One connector',
+        description: 'E-commerce connectors add `commerce`: the webhook URL to paste into the platform, the channel (push or polling fallback) and health.',
+        security: [{ apiKey: [] }],
+        params: IdParam,
+        response: { 200: ConnectorDetail, ...errors },
+      },
+    },
+    async (req) => {
+      const tenantId = req.auth?.tenantId ?? '';
+      const row = await get(db, tenantId, (req.params as { id: string }).id);
+      const c = commerce.registry.has(row.platform) ? await commerce.load(db, tenantId, row.id) : null;
+      return c ? { ...out(row), commerce: await commerceStatus(db, commerce, c) } : out(row);
+    },
   );
   app.delete(
     '/v1/connectors/:id',
@@ -120,6 +148,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       const tenantId = req.auth?.tenantId ?? '';
       const row = await get(db, tenantId, (req.params as { id: string }).id);
       await db.query('UPDATE connectors SET enabled = false, updated_at = now() WHERE tenant_id = $1 AND id = $2', [tenantId, row.id]);
+      commerce.invalidate(row.id);
       return reply.code(204).send();
     },
   );
@@ -136,7 +165,16 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       },
     },
     async (req) => {
-      const { config } = await miniprogram(req.auth?.tenantId ?? '', (req.params as { id: string }).id);
+      const tenantId = req.auth?.tenantId ?? '';
+      const connectorId = (req.params as { id: string }).id;
+      const c = await commerce.load(db, tenantId, connectorId);
+      if (c) {
+        // The connector's own check, in words a merchant understands (Accept-Language: en or zh-CN, the default).
+        const check = await commerce.client(c).client.testConnection();
+        const lang = /^en\b/i.test(req.headers['accept-language'] ?? '') ? 'en' : 'zh-CN';
+        return { ok: check.ok, code: check.ok ? null : (check.code ?? 'PLATFORM_ERROR'), message: check.message[lang] };
+      }
+      const { config } = await miniprogram(tenantId, connectorId);
       try {
         await createMiniprogramClient(config).testConnection();
         return { ok: true, code: null, message: `WeChat accepted the AppID and AppSecret of ${config.appId}` };
