@@ -4,8 +4,13 @@ import { parseYouzanConfig, youzanConfigSchema, type YouzanConfig } from './conf
 import { normalizeYouzanMessage } from './normalize.js';
 import { YOUZAN_SUCCESS_REPLY, verifyYouzanPush, youzanFailureReply } from './verify.js';
 
-export { clearYouzanTokenCache, connectionMessage, createYouzanClient, YOUZAN_PAGE_SIZE, type YouzanClient } from './client.js';
-export { formDecode, javaUrlEncode, parseJsonExact, quoteLongIntegers } from './codec.js';
+export {
+  clearYouzanTokenCache,
+  connectionMessage as youzanConnectionMessage,
+  createYouzanClient,
+  YOUZAN_PAGE_SIZE,
+  type YouzanClient,
+} from './client.js';
 export { DEFAULT_YOUZAN_API_BASE, parseYouzanConfig, youzanConfigSchema, type YouzanConfig, type YouzanConfigInput } from './config.js';
 export {
   YOUZAN_BUSINESS_RULES,
@@ -19,25 +24,30 @@ export {
 } from './errors.js';
 export {
   buildYouzanPush,
-  fakeTradeDetail,
+  fakeTradeDetail as fakeYouzanTradeDetail,
   sendYouzanPush,
   startFakeYouzanServer,
-  type FakeOrderInput,
-  type FakeOrderLineInput,
+  type FakeOrderInput as FakeYouzanOrderInput,
+  type FakeOrderLineInput as FakeYouzanOrderLineInput,
   type FakeYouzanOutage,
   type FakeYouzanServer,
   type FakeYouzanServerOptions,
   type YouzanPush,
   type YouzanPushInput,
 } from './fake-server.js';
-export { closeStatus, normalizeYouzanMessage, orderFromDetail, orderStatusOf } from './normalize.js';
+export {
+  closeStatus as youzanCloseStatus,
+  normalizeYouzanMessage,
+  orderFromDetail as youzanOrderFromDetail,
+  orderStatusOf as youzanOrderStatusOf,
+} from './normalize.js';
 export type * from './payloads.js';
 export {
   YOUZAN_SUCCESS_REPLY,
-  messageFromPushBody,
+  messageFromPushBody as youzanMessageFromPushBody,
   verifyYouzanPush,
-  versionIso,
-  versionMillis,
+  versionIso as youzanVersionIso,
+  versionMillis as youzanVersionMillis,
   youzanBodySign,
   youzanEventSign,
   youzanFailureReply,
