@@ -55,10 +55,12 @@ export function errorFromMeituan(
   redact: readonly string[] = [],
 ): DatongError {
   const found = ruleForMeituanError(code, msg);
-  let text = (msg ?? '').slice(0, MAX_MSG_LENGTH);
+  let text = msg ?? '';
   for (const value of redact) {
     if (value !== '') text = text.split(value).join('***');
   }
+  // Cut after masking, so a secret at the cut cannot leave a prefix behind.
+  text = text.slice(0, MAX_MSG_LENGTH);
   return new DatongError(found.code, `Meituan ${api} error ${code} (${found.meaning}): ${text}`, {
     meta: { platform: 'meituan', api, meituanCode: code, msg: text },
   });
