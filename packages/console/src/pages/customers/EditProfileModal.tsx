@@ -6,34 +6,11 @@ import { useTranslation } from 'react-i18next';
 import { patch } from '../../api/client';
 import type { Customer } from '../../api/types';
 import { ProblemAlert } from '../../components/ProblemAlert';
+import { KEY_PATTERN, rowsToTraits, traitsToRows, type FieldRow, type Kind } from './profile-fields';
 
-type Kind = 'text' | 'number' | 'boolean';
-interface FieldRow {
-  key: string;
-  kind: Kind;
-  value: string;
-}
 interface FormValues {
   name: string;
   fields: FieldRow[];
-}
-
-const KEY_PATTERN = /^[A-Za-z_][\w.-]{0,63}$/;
-
-export function traitsToRows(traits: Record<string, unknown>): FieldRow[] {
-  return Object.entries(traits)
-    .filter(([k]) => k !== 'name')
-    .map(([key, v]) => ({
-      key,
-      kind: typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'text',
-      value: typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v),
-    }));
-}
-
-export function rowsToTraits(rows: readonly FieldRow[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const r of rows) out[r.key.trim()] = r.kind === 'number' ? Number(r.value) : r.kind === 'boolean' ? r.value === 'true' : r.value;
-  return out;
 }
 
 /** Name and custom fields, validated before they are sent. */
@@ -45,7 +22,7 @@ export function EditProfileModal({ open, customer, onClose }: { open: boolean; c
     if (open) form.setFieldsValue({ name: typeof customer.traits['name'] === 'string' ? customer.traits['name'] : '', fields: traitsToRows(customer.traits) });
   }, [open, customer, form]);
   const save = useMutation({
-    mutationFn: (v: FormValues) => patch<Customer>(`/v1/customers/${encodeURIComponent(customer.id)}`, { name: v.name.trim(), traits: rowsToTraits(v.fields ?? []) }),
+    mutationFn: (v: FormValues) => patch<Customer>(`/v1/customers/${encodeURIComponent(customer.id)}`, { name: v.name.trim(), traits: rowsToTraits(v.fields ?? [], customer.traits) }),
     onSuccess: () => {
       void message.success(t('common.saved'));
       onClose(true);
