@@ -273,13 +273,12 @@ export class ImportWorker {
       }
       if (signal.aborted) break;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, failures > 0 ? Math.min(30_000, this.#pollMs * 2 ** failures) : this.#pollMs);
-        const self = this;
-        function done(): void {
+        const done = (): void => {
           clearTimeout(timer);
-          self.#wake = null;
+          this.#wake = null;
           resolve();
-        }
+        };
+        const timer = setTimeout(done, failures > 0 ? Math.min(30_000, this.#pollMs * 2 ** failures) : this.#pollMs);
         this.#wake = done;
       });
     }

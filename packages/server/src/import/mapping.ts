@@ -117,6 +117,27 @@ export function parseMappingSpec(raw: unknown): { spec: ImportMappingSpec | null
   return { spec: problems.length === 0 ? (raw as unknown as ImportMappingSpec) : null, problems };
 }
 
+const OPTION_KEYS = new Set(['collections', 'timezone', 'currency', 'platform', 'statuses', 'sheet', 'delimiter', 'headerRow', 'encoding', 'fields']);
+
+/**
+ * MAPPING_INVALID listing every problem: `errors` as JSON pointers into the request's
+ * `mapping` (RFC 6901), `fieldErrors` by Datong field, as the connector mappings do.
+ */
+export function mappingInvalid(problems: readonly MappingProblem[]): DatongError {
+  const token = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
+  const first = problems[0];
+  return new DatongError(
+    'MAPPING_INVALID',
+    `${first?.field ? `${first.field}: ` : ''}${first?.message ?? 'the mapping is not valid'}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
+    {
+      extensions: {
+        errors: problems.map((p) => ({ pointer: p.field === '' ? '/mapping' : OPTION_KEYS.has(p.field) ? `/mapping/${p.field}` : `/mapping/fields/${token(p.field)}`, message: p.message })),
+        fieldErrors: problems,
+      },
+    },
+  );
+}
+
 /** The mapping proposed from the headers (guessMapping), as a spec. */
 export function guessedSpec(type: ImportType, columns: readonly string[]): ImportMappingSpec {
   return { fields: guessMapping(type, columns) };
@@ -170,9 +191,9 @@ export function compileImportMapping(type: ImportType, spec: ImportMappingSpec, 
   }
   const mapped = new Set(fields.map((f) => f.field));
   for (const [name, f] of Object.entries(IMPORT_FIELDS)) {
-    if (f.required === type && !mapped.has(name)) problems.push({ field: name, message: `${type} imports need "${name}" mapped` });
+    if (f.required === type && !(name in spec.fields)) problems.push({ field: name, message: `${type} imports need "${name}" mapped` });
   }
-  const identifiers = [...mapped].filter((f) => IMPORT_FIELDS[f]?.kind === 'identifier');
+  const identifiers = Object.keys(spec.fields).filter((f) => IMPORT_FIELDS[f]?.kind === 'identifier');
   if (identifiers.length === 0) {
     problems.push({ field: 'phone', message: `map at least one identifier (phone, email, user_id, crm_id, …) so that each row finds its customer` });
   }
@@ -189,12 +210,7 @@ export function compileImportMapping(type: ImportType, spec: ImportMappingSpec, 
   for (const [word, status] of Object.entries(spec.statuses ?? {})) {
     if (!(ORDER_STATUSES as readonly string[]).includes(status)) problems.push({ field: 'statuses', message: `"${word}" maps to "${status}", which is not one of ${ORDER_STATUSES.join(', ')}` });
   }
-  const first = problems[0];
-  if (first) {
-    throw new DatongError('MAPPING_INVALID', `${first.field ? `${first.field}: ` : ''}${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`, {
-      extensions: { errors: problems },
-    });
-  }
+  if (problems.length > 0) throw mappingInvalid(problems);
   const unmappedColumns = columns ? columns.filter((c) => !used.has(c)) : [];
   return {
     type,

@@ -69,7 +69,7 @@ describe('mapping', () => {
       err = e;
     }
     expect(err).toMatchObject({ code: 'MAPPING_INVALID' });
-    const problems = (err as { extensions: { errors: { field: string; message: string }[] } }).extensions.errors;
+    const problems = (err as { extensions: { fieldErrors: { field: string; message: string }[] } }).extensions.fieldErrors;
     expect(problems.map((p) => p.field)).toEqual(['orderz', 'total', 'order_id', 'crm_id']);
     expect(problems[1]?.message).toMatch(/^JSONata: /);
   });
@@ -185,7 +185,8 @@ describe('rows to messages', () => {
   });
 
   it('refuses an id that a spreadsheet has already rounded', async () => {
-    const r = await build('orders', { fields: { order_id: 'o', phone: 'p', total: 't' } }, { o: 1234567890123456789, p: '13812345678', t: 1 });
+    // A 19-digit order id typed into a number cell: Excel keeps 15 significant digits.
+    const r = await build('orders', { fields: { order_id: 'o', phone: 'p', total: 't' } }, { o: 2 ** 60, p: '13812345678', t: 1 });
     expect(r.kind === 'rejected' && r.rejected.problems[0]?.message).toMatch(/too long for a spreadsheet/);
   });
 

@@ -23,7 +23,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { newId } from '../../ids.js';
 import { openImportFile, thisHost, type ImportRow } from '../../import/job.js';
-import { compileImportMapping, guessedSpec, parseMappingSpec, type ImportMappingSpec } from '../../import/mapping.js';
+import { compileImportMapping, guessedSpec, mappingInvalid, parseMappingSpec, type ImportMappingSpec } from '../../import/mapping.js';
 import { runImportPipeline } from '../../import/pipeline.js';
 import { quarantineRejectedRows } from '../../import/quarantine.js';
 import { makePlan } from '../../import/records.js';
@@ -85,7 +85,7 @@ function itemOut(x: ImportRow): Static<typeof ImportItem> {
 /** A mapping from a request body, checked for shape (TypeBox) and then against the import's file. */
 function requestMapping(raw: unknown): ImportMappingSpec {
   const { spec, problems } = parseMappingSpec(raw);
-  if (!spec) throw new DatongError('MAPPING_INVALID', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { extensions: { errors: problems } });
+  if (!spec) throw mappingInvalid(problems);
   return spec;
 }
 
