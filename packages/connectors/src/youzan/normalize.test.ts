@@ -130,7 +130,7 @@ function mutate(value: unknown, path: Path, replacement: { readonly remove: bool
   if (path.length === 0) return replacement.value;
   if (typeof value !== 'object' || value === null) return value;
   const [head, ...rest] = path;
-  const copy: Record<string | number, unknown> = Array.isArray(value) ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) };
+  const copy = (Array.isArray(value) ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) }) as Record<string | number, unknown>;
   if (rest.length === 0 && replacement.remove && !Array.isArray(copy)) delete copy[head!];
   else copy[head!] = mutate(copy[head!], rest, replacement);
   return copy;
