@@ -257,6 +257,8 @@ export interface FakeShopApi {
   down: boolean;
   /** Answer 429 to everything. */
   throttle: boolean;
+  /** Answer 503 to confirmations only (pulled messages stay queued and are redelivered). */
+  failConfirm: boolean;
   /** Requests received, by path. */
   readonly calls: Map<string, number>;
   readonly pageSize: number;
@@ -279,6 +281,7 @@ export async function startFakeShopApi(opts: { appKey: string; pageSize?: number
     queue: [],
     down: false,
     throttle: false,
+    failConfirm: false,
     calls: new Map(),
     pageSize,
     put(o) {
@@ -312,6 +315,7 @@ export async function startFakeShopApi(opts: { appKey: string; pageSize?: number
         return json(200, { messages: api.queue.slice(0, max ?? 100) });
       }
       if (url.pathname === '/messages/confirm') {
+        if (api.failConfirm) return json(503, { error: 'confirm unavailable' });
         const { ids } = (await readBody(req)) as { ids: string[] };
         for (const id of ids) {
           const i = api.queue.findIndex((m) => m.msg_id === id);

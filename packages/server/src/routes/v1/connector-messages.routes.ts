@@ -1,4 +1,4 @@
-import { DatongError } from '@datong/core';
+import { DatongError, maskName } from '@datong/core';
 import { ConnectorMessage, ConnectorMessageDetail, ConnectorMessageParams, ConnectorMessagesQuery, IdParam, Page, Problem, type Static } from '@datong/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { CommerceConnectors } from '../../connectors/commerce.js';
@@ -50,6 +50,22 @@ function messageOut(r: Omit<MessageRow, 'payload_enc'>): Static<typeof Connector
     result: r.result,
     processedAt: iso(r.processed_at),
   };
+}
+
+// Platform spellings of a person's name that the monitor's key rules do not know (Taobao
+// `buyer_nick`, `nick`, `consignee`); the rest of the payload goes through maskPayload.
+const PLATFORM_NAME_KEY = /nick|consignee/i;
+
+/** A platform payload masked for a role that masks personal data. */
+function maskPlatformPayload(v: unknown, depth = 0): unknown {
+  if (depth > 20 || typeof v !== 'object' || v === null) return depth === 0 ? maskPayload(v) : v;
+  if (Array.isArray(v)) return v.map((x) => maskPlatformPayload(x, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const value = PLATFORM_NAME_KEY.test(k) && (typeof x === 'string' || typeof x === 'number') ? maskName(String(x)) : maskPlatformPayload(x, depth + 1);
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return depth === 0 ? maskPayload(out) : out;
 }
 
 /**
@@ -140,7 +156,7 @@ export function connectorMessagesRoutes(app: FastifyInstance, deps: ServerDeps, 
       const row = await messageOf(db, tenantId, id, messageId);
       let payload: unknown = JSON.parse(keyring.decrypt(row.payload_enc));
       const masked = req.auth ? masksPii(req.auth) : false;
-      if (masked) payload = maskPayload(payload);
+      if (masked) payload = maskPlatformPayload(payload);
       else await auditAction(db, deps.clock, req, 'connector.message.read', 'connector', id, { messageId: row.id });
       return { ...messageOut(row), payload, masked };
     },

@@ -1,0 +1,134 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeOrder, fakeShopConnector, signedPush, startFakeShopApi, type FakeShopApi } from '../../test-support/fake-commerce.js';
+import { bearer, createHarness, type Harness } from '../../test-support/harness.js';
+
+// Reconciliation (report and backfill) and connector settings. The fake order API binds to
+// 127.0.0.1 with an OS-assigned port.
+
+const NOW = Date.parse('2026-03-02T09:00:00.000Z');
+const DAY = 86_400_000;
+const CREDS = { appKey: 'rc-app', appSecret: 'rc-secret-0123456789', shopId: 'shop-1' };
+
+let h: Harness;
+let api: FakeShopApi;
+let connectorId: string;
+
+function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
+  expect(r.statusCode).toBe(status);
+  expect(r.headers['content-type']).toContain('application/problem+json');
+  expect(r.json()).toMatchObject({ status, code });
+}
+
+const reconcile = (body: Record<string, unknown>, id = connectorId) =>
+  h.inject({ method: 'POST', url: `/v1/connectors/${id}/reconcile`, headers: bearer(h.adminKey), payload: body });
+
+beforeAll(async () => {
+  h = await createHarness({ commerceConnectors: [fakeShopConnector] });
+  h.setNow(new Date(NOW));
+  api = await startFakeShopApi({ appKey: CREDS.appKey, pageSize: 3 });
+  const r = await h.inject({ method: 'POST', url: '/v1/connectors', headers: bearer(h.adminKey), payload: { platform: 'fakeshop', config: { ...CREDS, apiBase: api.url } } });
+  connectorId = r.json<{ id: string }>().id;
+});
+afterAll(async () => {
+  await h?.close();
+  await api?.close();
+});
+
+describe('POST /v1/connectors/{id}/reconcile', () => {
+  it("reports what Datong is missing or has differently, then backfills it forward-only", async () => {
+    const t = NOW - DAY;
+    const b = (n: number) => ({ buyer_id: `rc-${n}`, mobile: `1350000000${n}` });
+    // Datong got R1 (paid) and R2 by push; the platform has R1 shipped since, R2 as pushed, R3 and R4 never pushed.
+    const { payload, headers } = signedPush(
+      CREDS,
+      [
+        { msg_id: 'r1', type: 'order', data: fakeOrder('R1', { update_time: t, buyer: b(1) }) },
+        { msg_id: 'r2', type: 'order', data: fakeOrder('R2', { update_time: t + 1000, total_fee: '88.00', buyer: b(2) }) },
+      ],
+      h.now(),
+    );
+    await h.inject({ method: 'POST', url: `/v1/hooks/fakeshop/${connectorId}`, headers, payload });
+    await h.drain();
+    api.put(fakeOrder('R1', { status: 'SHIPPED', update_time: t + 5000, buyer: b(1) }));
+    api.put(fakeOrder('R2', { update_time: t + 1000, total_fee: '88.00', buyer: b(2) }));
+    api.put(fakeOrder('R3', { update_time: t + 2000, buyer: b(3) }));
+    api.put(fakeOrder('R4', { update_time: t + 3000, buyer: b(4) }));
+    // Outside the window: not compared.
+    api.put(fakeOrder('R0', { update_time: NOW - 5 * DAY, buyer: b(0) }));
+
+    const window = { from: new Date(NOW - 2 * DAY).toISOString(), to: new Date(NOW).toISOString() };
+    const report = await reconcile(window);
+    expect(report.statusCode).toBe(200);
+    expect(report.json()).toEqual({
+      ...window,
+      platformOrders: 4,
+      matched: 1,
+      missing: ['R3', 'R4'],
+      different: [{ orderId: 'R1', shopId: 'shop-1', field: 'status', platform: 'shipped', datong: 'paid' }],
+      backfilled: 0,
+      truncated: false,
+      missingCount: 2,
+      differentCount: 1,
+    });
+
+    const fixed = await reconcile({ ...window, backfill: true });
+    expect(fixed.json()).toMatchObject({ backfilled: 3 });
+    await h.drain();
+    const after = await reconcile(window);
+    expect(after.json()).toMatchObject({ platformOrders: 4, matched: 4, missing: [], different: [] });
+    const events = await h.db.query<{ event: string; order_id: string }>(
+      `SELECT event, properties->>'order_id' AS order_id FROM events WHERE event LIKE 'Order %' ORDER BY order_id, event`,
+    );
+    expect(events.rows.map((e) => `${e.order_id} ${e.event}`)).toEqual(['R1 Order Completed', 'R1 Order Shipped', 'R2 Order Completed', 'R3 Order Completed', 'R4 Order Completed']);
+    // A second backfill finds nothing to do.
+    expect((await reconcile({ ...window, backfill: true })).json()).toMatchObject({ backfilled: 0 });
+    const status = await h.inject({ method: 'GET', url: `/v1/connectors/${connectorId}`, headers: bearer(h.adminKey) });
+    expect(status.json()).toMatchObject({ commerce: { lastReconcile: { ok: true, scheduled: false, matched: 4 } } });
+  });
+
+  it('refuses a window that is empty or longer than 31 days', async () => {
+    expectProblem(await reconcile({ from: new Date(NOW).toISOString(), to: new Date(NOW).toISOString() }), 400, 'VALIDATION_FAILED');
+    expectProblem(await reconcile({ from: new Date(NOW - 40 * DAY).toISOString(), to: new Date(NOW).toISOString() }), 400, 'VALIDATION_FAILED');
+  });
+
+  it('answers the platform error when the platform is down (retry later)', async () => {
+    api.down = true;
+    expectProblem(await reconcile({ from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() }), 502, 'PLATFORM_UNREACHABLE');
+    api.down = false;
+  });
+
+  it('is not offered for a connector that is not an e-commerce one', async () => {
+    const mp = await h.inject({
+      method: 'POST',
+      url: '/v1/connectors',
+      headers: bearer(h.adminKey),
+      payload: { platform: 'wechat_miniprogram', config: { appId: 'wx00000000000000aa', appSecret: 'mp-secret' } },
+    });
+    expectProblem(await reconcile({ from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() }, mp.json<{ id: string }>().id), 400, 'CONNECTOR_OPERATION_UNSUPPORTED');
+    expectProblem(await reconcile({ from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() }, 'con_missing'), 404, 'CONNECTOR_NOT_FOUND');
+  });
+});
+
+describe('PUT /v1/connectors/{id}/settings', () => {
+  it('replaces the settings and shows the effective ones', async () => {
+    const r = await h.inject({
+      method: 'PUT',
+      url: `/v1/connectors/${connectorId}/settings`,
+      headers: bearer(h.adminKey),
+      payload: { reconcileDaily: '03:00', fallbackAfterMs: 120_000, rateLimit: { perSecond: 2, burst: 4 } },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({ fallbackAfterMs: 120_000, pollIntervalMs: 60_000, reconcileDaily: '03:00', timezone: 'Asia/Shanghai', rateLimit: { perSecond: 2, burst: 4 }, apiBaseUrl: null });
+    const c = await h.inject({ method: 'GET', url: `/v1/connectors/${connectorId}`, headers: bearer(h.adminKey) });
+    expect(c.json()).toMatchObject({ commerce: { settings: { reconcileDaily: '03:00', fallbackAfterMs: 120_000 } } });
+  });
+
+  it('refuses an unknown time zone and a time that is not HH:MM', async () => {
+    const put = (payload: Record<string, unknown>) => h.inject({ method: 'PUT', url: `/v1/connectors/${connectorId}/settings`, headers: bearer(h.adminKey), payload });
+    const tz = await put({ timezone: 'Mars/Olympus' });
+    expectProblem(tz, 400, 'CONNECTOR_SETTINGS_INVALID');
+    expect(tz.json<{ errors: { pointer: string }[] }>().errors).toEqual([{ pointer: '/settings/timezone', message: 'must be an IANA time zone such as Asia/Shanghai' }]);
+    expectProblem(await put({ reconcileDaily: '3am' }), 400, 'VALIDATION_FAILED');
+  });
+});
