@@ -15,7 +15,7 @@ import {
 import type { Queryable } from '../db/client.js';
 import { identifierIndexInput } from '../jobs/process-inbox.js';
 import type { Keyring } from '../security/keys.js';
-import { derivedMessageId, isPaidStatus, ORDER_COMPLETED, ORDER_REFUNDED, orderTransitionEvents, refundUpdateApplies } from './commerce-rules.js';
+import { derivedMessageId, ORDER_COMPLETED, ORDER_REFUNDED, orderTransitionEvents, refundUpdateApplies } from './commerce-rules.js';
 
 /**
  * Applies canonical commerce records (what a connector's normalizer returns) in the caller's
