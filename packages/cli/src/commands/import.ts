@@ -9,8 +9,9 @@ import { DatongError } from '@datong/core';
 import { MAX_EVENT_BYTES, processInboxBatch, startDatong, storeInbox, type Datong, type Db } from '@datong/server';
 
 import { commandLogger, loadCliConfig, withLockHint } from '../config.js';
-import { writeLine, type CliIo } from '../io.js';
+import { CliExit, writeLine, type CliIo } from '../io.js';
 import { createByteProgress } from '../progress.js';
+import { isTableImport, runTableImport, type TableImportOptions } from './import-table.js';
 
 export interface ImportOptions {
   readonly source: string;
@@ -255,13 +256,33 @@ export function formatImportReport(r: ImportReport): string {
 export function registerImport(program: Command, io: CliIo): void {
   program
     .command('import')
-    .description('store a JSONL file of Segment messages in the inbox of a source, streaming it in batches')
-    .argument('<file>', 'JSONL file, one Segment message (identify, track, …) per line')
-    .requiredOption('--source <sourceId>', 'source the messages come from (src_…)')
-    .option('--tenant <id>', "tenant of the source (default: looked up from the source)")
-    .option('--batch <n>', 'messages stored per statement', '500')
-    .option('--process', 'also process the inbox now instead of leaving it to the workers')
-    .action(async (file: string, opts: ImportOptions) => {
-      await runImport(io, file, opts);
+    .description(
+      'import a CSV or XLSX file of customers or orders into a running Datong (--type, --write-key), ' +
+        'or store a JSONL file of Segment messages in the inbox of a source (--source)',
+    )
+    .argument('<file>', 'CSV/XLSX file (a header row, one customer or order a row), or JSONL, one Segment message a line')
+    .option('--type <type>', 'CSV/XLSX: customers or orders')
+    .option('--mapping <file.json>', 'CSV/XLSX: column mapping (default: guessed from the headers; see --dry-run)')
+    .option('--dry-run', 'CSV/XLSX: print the mapping, the first 20 rows as they would be sent and every error; send nothing')
+    .option('--dry-run-rows <n>', 'CSV/XLSX: with --dry-run, check only the first n rows')
+    .option('--resume', 'CSV/XLSX: continue an interrupted import from <file>.datong-import.json')
+    .option('--encoding <name>', 'CSV: text encoding (auto: UTF-8 with or without BOM, else GB18030/GBK; or utf8, gbk, big5…)')
+    .option('--sheet <name|n>', 'XLSX: the sheet (default the first)')
+    .option('--url <url>', 'CSV/XLSX: the Datong server (default DATONG_URL or http://127.0.0.1:3000)')
+    .option('--write-key <key>', 'CSV/XLSX: write key of the source the rows come from (default DATONG_WRITE_KEY)')
+    .option('--concurrency <n>', 'CSV/XLSX: batches in flight at once', '4')
+    .option('--json', 'CSV/XLSX: print the report as JSON')
+    .option('--source <sourceId>', 'JSONL: source the messages come from (src_…)')
+    .option('--tenant <id>', "JSONL: tenant of the source (default: looked up from the source)")
+    .option('--batch <n>', 'JSONL: messages stored per statement', '500')
+    .option('--process', 'JSONL: also process the inbox now instead of leaving it to the workers')
+    .action(async (file: string, opts: ImportOptions & TableImportOptions) => {
+      if (isTableImport(file, opts)) {
+        const report = await runTableImport(io, file, opts);
+        if (report.interrupted) throw new CliExit(130);
+        return;
+      }
+      if (opts.source === undefined) throw new DatongError('VALIDATION_FAILED', '--source is required for a JSONL import (for CSV or XLSX, pass --type customers|orders)');
+      await runImport(io, file, { ...opts, source: opts.source });
     });
 }
