@@ -346,6 +346,14 @@ export const TagRule = Type.Object({
   lastRecomputedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 export const RecomputeResult = Type.Object({ evaluated: Type.Integer(), added: Type.Integer(), removed: Type.Integer() });
+export const TagRulePreviewBody = Type.Object({
+  condition: Type.Unknown({ description: 'The condition as in a rule (see POST /v1/tag-rules)' }),
+});
+export const TagRulePreview = Type.Object({
+  count: Type.Integer({ description: 'Customers (merged ones once, as their root) the condition matches now, over the whole tenant' }),
+  total: Type.Integer({ description: 'Customers of the tenant' }),
+  sample: Type.Array(CustomerSummary, { description: "A few matching customers in the caller's data scope, masked like the customers list" }),
+});
 
 export const WEBHOOK_EVENT_TYPES = [
   'customer.created',

@@ -35,12 +35,35 @@ function sqlString(v: string): string {
 /** The predicate of the partial index events_orders, written exactly as in the migration. */
 const ORDER_EVENTS_SQL = `e.event IN (${sqlString(ORDER_COMPLETED)}, ${sqlString(ORDER_REFUNDED)})`;
 
-/** One leaf's value for each of `roots` (aggregated over each root's merged customers). */
-async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, roots: readonly string[], now: Date): Promise<Map<string, LeafValue>> {
+/** A leaf's value for a root with no matching events (no row in the leaf's query). */
+export function leafDefault(leaf: LeafCondition): LeafValue {
+  switch (leaf.type) {
+    case 'event_count':
+    case 'order_count':
+      return 0;
+    case 'total_spend':
+      return 0n;
+    case 'days_since_last_order':
+    case 'first_channel':
+      return null;
+  }
+}
+
+/**
+ * One leaf's value for each of `roots` (aggregated over each root's merged customers), one
+ * statement. With `'all'`, every root of the tenant that has a matching event, without
+ * passing the roots in: roots missing from the answer hold `leafDefault(leaf)`.
+ */
+async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, roots: readonly string[] | 'all', now: Date): Promise<Map<string, LeafValue>> {
   const out = new Map<string, LeafValue>();
-  const base = `FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
-                WHERE e.tenant_id = $1 AND c.root_id = ANY($2::text[])`;
-  const params: unknown[] = [tenantId, roots];
+  const params: unknown[] = [tenantId];
+  let base = `FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
+                WHERE e.tenant_id = $1`;
+  if (roots !== 'all') {
+    params.push(roots);
+    base += ` AND c.root_id = ANY($2::text[])`;
+    for (const root of roots) out.set(root, leafDefault(leaf));
+  }
   const since = (days: number | undefined): string => {
     if (days === undefined) return '';
     params.push(new Date(now.getTime() - days * DAY_MS).toISOString());
@@ -56,7 +79,6 @@ async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, r
       }
       sql += since(leaf.withinDays);
       const r = await q.query<{ root: string; v: number }>(`${sql} GROUP BY c.root_id`, params);
-      for (const root of roots) out.set(root, 0);
       for (const row of r.rows) out.set(row.root, row.v);
       return out;
     }
@@ -64,7 +86,6 @@ async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, r
       // Literal event names (not parameters) so the planner can use the partial index events_orders.
       const sql = `SELECT c.root_id AS root, count(*)::int AS v ${base} AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)}${since(leaf.withinDays)} GROUP BY c.root_id`;
       const r = await q.query<{ root: string; v: number }>(sql, params);
-      for (const root of roots) out.set(root, 0);
       for (const row of r.rows) out.set(row.root, row.v);
       return out;
     }
@@ -76,25 +97,66 @@ async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, r
                    ${base} AND ${ORDER_EVENTS_SQL} AND e.currency = $${n} AND e.amount_minor IS NOT NULL${since(leaf.withinDays)}
                    GROUP BY c.root_id`;
       const r = await q.query<{ root: string; v: string }>(sql, params);
-      for (const root of roots) out.set(root, 0n);
       for (const row of r.rows) out.set(row.root, BigInt(row.v));
       return out;
     }
     case 'days_since_last_order': {
       const sql = `SELECT c.root_id AS root, max(e.occurred_at) AS v ${base} AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)} GROUP BY c.root_id`;
       const r = await q.query<{ root: string; v: Date | string }>(sql, params);
-      for (const root of roots) out.set(root, null);
       for (const row of r.rows) out.set(row.root, Math.floor((now.getTime() - new Date(row.v).getTime()) / DAY_MS));
       return out;
     }
     case 'first_channel': {
       const sql = `SELECT DISTINCT ON (c.root_id) c.root_id AS root, e.channel AS v ${base} ORDER BY c.root_id, e.occurred_at, e.id`;
       const r = await q.query<{ root: string; v: string | null }>(sql, params);
-      for (const root of roots) out.set(root, null);
       for (const row of r.rows) out.set(row.root, row.v);
       return out;
     }
   }
+}
+
+export interface ConditionMatches {
+  /** Root customers of the tenant for which the condition holds now. */
+  readonly count: number;
+  /** Every root customer of the tenant. */
+  readonly total: number;
+  /** Whether a root is among the matches. */
+  isMatch(rootId: string): boolean;
+  /** Matching roots that have some leaf value of their own (the others match as a class: see `defaultsMatch`). */
+  readonly matchedWithValues: readonly string[];
+  /** Whether a root with no value for any leaf matches (then most roots may match). */
+  readonly defaultsMatch: boolean;
+}
+
+/**
+ * Which root customers of the tenant match `condition` now, over all of them: one set-based
+ * statement per leaf (no list of roots passed in), then the same `evaluateCondition` as the
+ * rule tags use. Roots that appear in no leaf's answer all hold the default values, so they
+ * are decided once, as a class. Merged customers count once, under their root.
+ */
+export async function matchCondition(q: Queryable, tenantId: string, condition: RuleCondition, now: Date): Promise<ConditionMatches> {
+  const leaves: LeafCondition[] = [];
+  walkLeaves(condition, (l) => leaves.push(l));
+  const values: Map<string, LeafValue>[] = [];
+  for (const l of leaves) values.push(await leafValues(q, tenantId, l, 'all', now));
+  const defaults = leaves.map(leafDefault);
+  const defaultsMatch = evaluateCondition(condition, defaults);
+  const withValues = new Set<string>();
+  for (const m of values) for (const root of m.keys()) withValues.add(root);
+  const matchedWithValues: string[] = [];
+  for (const root of withValues) {
+    if (evaluateCondition(condition, values.map((m, i) => (m.has(root) ? (m.get(root) ?? null) : (defaults[i] ?? null))))) matchedWithValues.push(root);
+  }
+  const r = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM customers WHERE tenant_id = $1 AND merged_into IS NULL', [tenantId]);
+  const total = r.rows[0]?.n ?? 0;
+  const matchedSet = new Set(matchedWithValues);
+  return {
+    count: matchedWithValues.length + (defaultsMatch ? Math.max(0, total - withValues.size) : 0),
+    total,
+    matchedWithValues,
+    defaultsMatch,
+    isMatch: (root) => (withValues.has(root) ? matchedSet.has(root) : defaultsMatch),
+  };
 }
 
 export interface RuleOutcome {

@@ -22,42 +22,15 @@ import { auditAction } from '../../http/audit.js';
 import type { AuthContext } from '../../http/auth.js';
 import { isoReq, keysetPage, toPage } from '../../http/pagination.js';
 import type { ServerDeps } from '../../usecases/context.js';
+import { contactsOf, SUMMARY_COLUMNS, summaryOut, traitString, type SummaryRow } from '../../usecases/customer-summaries.js';
 import { maskCustomerFor, masksPii, maskPropertiesFor, scopeCondition, scopeOf, visibleRoot } from '../../usecases/customer-access.js';
-import { identityValue, loadCustomer, lookupCustomerId, lookupIdentifier, membersOf, rootOf } from '../../usecases/customers.js';
+import { loadCustomer, lookupCustomerId, lookupIdentifier, membersOf, rootOf } from '../../usecases/customers.js';
 import { subscribedTypes, writeOutbox } from '../../usecases/outbox.js';
 import { unmerge } from '../../usecases/unmerge.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 const EXPORT_PAGE = 500;
 const EXPORT_COLUMNS = ['id', 'name', 'phone', 'email', 'tags', 'owner', 'firstSeenAt', 'lastSeenAt', 'createdAt'] as const;
-
-interface SummaryRow {
-  id: string;
-  traits: Record<string, unknown>;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  created_at: Date;
-  tags: string[] | null;
-  owner_user_id: string | null;
-  owner_name: string | null;
-}
-
-const traitString = (traits: Record<string, unknown>, key: string): string | null => {
-  const v = traits[key];
-  return typeof v === 'string' && v !== '' ? v : null;
-};
-
-const summaryOut = (c: SummaryRow, contacts: Map<string, string>) => ({
-  id: c.id,
-  owner: c.owner_user_id ? { id: c.owner_user_id, name: c.owner_name ?? '' } : null,
-  phone: contacts.get(`${c.id}:phone`) ?? traitString(c.traits, 'phone'),
-  email: contacts.get(`${c.id}:email`) ?? traitString(c.traits, 'email'),
-  traits: c.traits,
-  tags: c.tags ?? [],
-  firstSeenAt: isoReq(c.first_seen_at),
-  lastSeenAt: isoReq(c.last_seen_at),
-  createdAt: isoReq(c.created_at),
-});
 
 const authOf = (auth: AuthContext | null): AuthContext => {
   if (!auth) throw new DatongError('AUTH_REQUIRED');
@@ -76,21 +49,6 @@ const csvField = (v: string): string => {
 
 export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { db, keyring } = deps;
-
-  /** The first phone and email identity of each root (decrypted), shown in lists and exports. */
-  const contactsOf = async (tenantId: string, rootIds: string[]): Promise<Map<string, string>> => {
-    const out = new Map<string, string>();
-    if (rootIds.length === 0) return out;
-    const r = await db.query<{ root_id: string; type: string; value: string | null; value_enc: string | null }>(
-      `SELECT DISTINCT ON (c.root_id, i.type) c.root_id, i.type, i.value, i.value_enc
-       FROM customers c JOIN customer_identities i ON i.tenant_id = c.tenant_id AND i.customer_id = c.id
-       WHERE c.tenant_id = $1 AND c.root_id = ANY($2::text[]) AND i.type IN ('phone', 'email')
-       ORDER BY c.root_id, i.type, i.created_at`,
-      [tenantId, rootIds],
-    );
-    for (const x of r.rows) out.set(`${x.root_id}:${x.type}`, identityValue(keyring, x));
-    return out;
-  };
 
   /** Root customers matching the search, in the caller's data scope (a SQL condition, so pages stay full). */
   const searchPage = async (auth: AuthContext, query: { q?: string | undefined; tag?: string | undefined }, cursor: string | undefined, limit: number) => {
@@ -133,14 +91,11 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     if (scope) where.push(scope);
     const order = keysetPage(params, where, cursor, limit, 'c.created_at', 'c.id');
     const r = await db.query<SummaryRow>(
-      `SELECT c.id, c.traits, c.first_seen_at, c.last_seen_at, c.created_at, c.owner_user_id,
-              (SELECT u.name FROM users u WHERE u.tenant_id = c.tenant_id AND u.id = c.owner_user_id) AS owner_name,
-              (SELECT array_agg(DISTINCT t.tag ORDER BY t.tag) FROM customer_tags t JOIN customers m ON m.tenant_id = t.tenant_id AND m.id = t.customer_id
-               WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id) AS tags
+      `SELECT ${SUMMARY_COLUMNS}
        FROM customers c WHERE ${where.join(' AND ')} ${order}`,
       params,
     );
-    const contacts = await contactsOf(auth.tenantId, r.rows.slice(0, limit).map((c) => c.id));
+    const contacts = await contactsOf(db, keyring, auth.tenantId, r.rows.slice(0, limit).map((c) => c.id));
     return toPage(r.rows, limit, (c) => summaryOut(c, contacts), (c) => [c.created_at, c.id]);
   };
 

@@ -1,13 +1,19 @@
 import { canonicalTagName, DatongError, isTimeDependent, parseRuleCondition, triggeringEvents } from '@datong/core';
-import { IdParam, Problem, RecomputeResult, TagDefinition, TagDefinitionUpdate, TagRule, TagRuleCreate, TagRuleUpdate, Type } from '@datong/contracts';
+import { IdParam, Problem, RecomputeResult, TagDefinition, TagDefinitionUpdate, TagRule, TagRuleCreate, TagRulePreview, TagRulePreviewBody, TagRuleUpdate, Type } from '@datong/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Queryable } from '../../db/client.js';
+import { auditAction } from '../../http/audit.js';
 import { iso, isoReq } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
 import type { ServerDeps } from '../../usecases/context.js';
+import { maskCustomerFor, scopeOf } from '../../usecases/customer-access.js';
+import { customerSummaries } from '../../usecases/customer-summaries.js';
 import { recomputeRule } from '../../usecases/recompute.js';
+import { previewRule } from '../../usecases/tag-rule-preview.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
+/** Customers shown in a rule preview's sample. */
+const PREVIEW_SAMPLE = 10;
 
 interface RuleRow {
   id: string;
@@ -143,6 +149,33 @@ export function tagsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       const recompute = body.enabled === false ? { evaluated: 0, added: 0, removed: 0 } : await recomputeRule(deps, tenantId, id);
       const row = await getRule(db, tenantId, id);
       return reply.code(201).send({ ...ruleOut(row), recompute });
+    },
+  );
+
+  app.post(
+    '/v1/tag-rules/preview',
+    {
+      // A read, not a change: audited below as a read of the sample's personal data, not by the change hook.
+      config: { auth: 'apiKey:read', permission: 'tags.manage', audit: false },
+      schema: {
+        tags: ['tags'],
+        summary: 'How many customers a rule condition matches now, before saving it',
+        description:
+          'Evaluated over every customer of the tenant (merged customers once, as their root), as the rule tag would be; ' +
+          "the sample lists a few matching customers in the caller's data scope, masked like the customers list. Nothing is stored.",
+        security: [{ apiKey: [] }],
+        body: TagRulePreviewBody,
+        response: { 200: TagRulePreview, ...errors },
+      },
+    },
+    async (req) => {
+      const auth = req.auth;
+      if (!auth) throw new DatongError('AUTH_REQUIRED');
+      const condition = parseRuleCondition((req.body as { condition: unknown }).condition);
+      const preview = await previewRule(db, auth.tenantId, condition, deps.clock(), scopeOf(auth), PREVIEW_SAMPLE);
+      const sample = await customerSummaries(db, deps.keyring, auth.tenantId, preview.sampleIds);
+      if (sample.length > 0) await auditAction(db, deps.clock, req, 'tag_rule.preview', 'tag_rule', null, { results: sample.map((c) => c.id), count: preview.count });
+      return { count: preview.count, total: preview.total, sample: sample.map((c) => maskCustomerFor(auth, c)) };
     },
   );
 
