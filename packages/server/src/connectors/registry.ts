@@ -1,3 +1,4 @@
+import { doudian, meituan, taobao, youzan } from '@datong/connectors';
 import type {
   ClientDeps,
   CommerceClient,
@@ -51,11 +52,8 @@ export function registerable<C>(def: ConnectorDefinition<C>): RegisteredConnecto
   };
 }
 
-/**
- * The platform connectors shipped with Datong. Each platform folder exports its connector from
- * packages/connectors/src/index.ts; this list names the ones that have landed.
- */
-export const BUILTIN_COMMERCE_CONNECTORS: readonly RegisteredConnector[] = [];
+/** The platform connectors shipped with Datong (each platform folder exports its connector from packages/connectors/src/index.ts). */
+export const BUILTIN_COMMERCE_CONNECTORS: readonly RegisteredConnector[] = [registerable(youzan), registerable(taobao), registerable(doudian), registerable(meituan)];
 
 export class CommerceRegistry {
   readonly #defs = new Map<string, RegisteredConnector>();

@@ -2,6 +2,7 @@ import { checkMapping, miniprogram, type MappingFieldError } from '@datong/conne
 import { DatongError } from '@datong/core';
 import { CONNECTOR_TEMPLATE_FORMAT, Connector, ConnectorImport, ConnectorTemplate, IdParam, Problem, type Static, type TSchema } from '@datong/contracts';
 import type { FastifyInstance } from 'fastify';
+import { BUILTIN_COMMERCE_CONNECTORS } from '../../connectors/registry.js';
 import type { Queryable } from '../../db/client.js';
 import { isoReq } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
@@ -23,6 +24,10 @@ interface PlatformSpec {
 }
 const PLATFORM_SPECS: Readonly<Record<string, PlatformSpec>> = {
   wechat_miniprogram: { configSchema: miniprogram.configSchema, parseConfig: (raw) => miniprogram.parseConfig(raw), sourceType: 'miniprogram' },
+  // E-commerce platforms: each feeds a source of its own platform type (connectors/registry.ts).
+  ...Object.fromEntries(
+    BUILTIN_COMMERCE_CONNECTORS.map((c) => [c.platform, { configSchema: c.configSchema, parseConfig: (raw: unknown) => c.parseConfig(raw) as object, sourceType: c.platform }]),
+  ),
 };
 
 function platformSpec(platform: string): PlatformSpec {
