@@ -280,6 +280,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
           type: Type.Optional(Type.String({ description: 'identify, track, page, …' })),
           event: Type.Optional(Type.String({ maxLength: 200 })),
           sourceId: Type.Optional(Type.String({ maxLength: 64 })),
+          channel: Type.Optional(Type.String({ maxLength: 64, description: "The event's channel (web, miniprogram, youzan, doudian, … or a campaign source)" })),
           ...CursorQuery,
         }),
         response: { 200: Page(TimelineItem), ...errors },
@@ -287,7 +288,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     },
     async (req) => {
       const auth = authOf(req.auth);
-      const { type, event, sourceId, cursor, limit = 50 } = req.query as { type?: string; event?: string; sourceId?: string; cursor?: string; limit?: number };
+      const { type, event, sourceId, channel, cursor, limit = 50 } = req.query as { type?: string; event?: string; sourceId?: string; channel?: string; cursor?: string; limit?: number };
       const id = (req.params as { id: string }).id;
       const rootId = scopeOf(auth) === null ? await rootOf(db, auth.tenantId, id) : await visibleRoot(db, auth, id);
       const members = await membersOf(db, auth.tenantId, rootId);
@@ -304,6 +305,10 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       if (sourceId) {
         params.push(sourceId);
         where.push(`e.source_id = $${params.length}`);
+      }
+      if (channel) {
+        params.push(channel);
+        where.push(`e.channel = $${params.length}`);
       }
       const order = keysetPage(params, where, cursor, limit, 'e.occurred_at', 'e.id');
       const r = await db.query<{
