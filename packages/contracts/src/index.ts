@@ -712,6 +712,9 @@ export const ConnectorMessagesQuery = Type.Object({
 
 export const ConnectorMessageParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), messageId: Type.String({ minLength: 1, maxLength: 200 }) });
 
+/** POST /v1/connectors: the connector, plus `settings` for e-commerce platforms. */
+export const ConnectorCreateBody = Type.Composite([ConnectorCreate, Type.Object({ settings: Type.Optional(ConnectorSettings) })]);
+
 export const ReconcileBody = Type.Object(
   {
     from: Type.String({ format: 'date-time' }),

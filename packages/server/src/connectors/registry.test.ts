@@ -46,7 +46,7 @@ describe('the built-in e-commerce platforms', () => {
   });
 
   it('youzan: signed pushes are answered exactly and become an order on the buyer’s timeline', async () => {
-    const { config } = CONFIGS['youzan'] ?? { config: {} };
+    const config: Record<string, unknown> = CONFIGS['youzan']?.config ?? {};
     const r = await h.inject({ method: 'POST', url: '/v1/connectors', headers: bearer(h.adminKey), payload: { platform: 'youzan', config } });
     const id = r.json<{ id: string }>().id;
     const tid = 'E20261101093015046030001';

@@ -100,7 +100,7 @@ describe('POST /v1/connectors for an e-commerce platform', () => {
   });
 
   it('rejects unknown settings and an unknown platform', async () => {
-    expectProblem(await createConnector(h.adminKey, { platform: 'fakeshop', config: { ...CREDS, apiBase: api.url }, settings: { reconcileDaily: '25:00' } }), 400, 'CONNECTOR_SETTINGS_INVALID');
+    expectProblem(await createConnector(h.adminKey, { platform: 'fakeshop', config: { ...CREDS, apiBase: api.url }, settings: { timezone: 'Mars/Olympus' } }), 400, 'CONNECTOR_SETTINGS_INVALID');
     expectProblem(await createConnector(h.adminKey, { platform: 'nosuchshop', config: {} }), 400, 'CONNECTOR_PLATFORM_UNKNOWN');
   });
 

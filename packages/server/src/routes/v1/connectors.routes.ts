@@ -1,6 +1,6 @@
 import { createMiniprogramClient, decryptOpenData, parseMiniprogramConfig, type MiniprogramConfig } from '@datong/connectors';
 import { DatongError, normalizePhone } from '@datong/core';
-import { Connector, ConnectorCreate, ConnectorDetail, IdParam, Problem, Type } from '@datong/contracts';
+import { Connector, ConnectorCreateBody, ConnectorDetail, IdParam, Problem, Type } from '@datong/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CommerceConnectors } from '../../connectors/commerce.js';
 import { parseSettings } from '../../connectors/settings.js';
@@ -79,7 +79,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps, commerc
           "platform's schema says, plus optional `settings` (see PUT /v1/connectors/{id}/settings); each gets its own source (type = platform). " +
           'Credentials are stored encrypted and never returned.',
         security: [{ apiKey: [] }],
-        body: ConnectorCreate,
+        body: ConnectorCreateBody,
         response: { 201: Connector, ...errors },
       },
     },
