@@ -154,6 +154,14 @@ describe('the web console', { timeout: 180_000 }, () => {
     await admin.getByTestId('timeline-type').click();
     await admin.locator('.ant-select-item-option').filter({ hasText: '页面浏览' }).click();
     await expect.poll(() => admin.getByTestId('timeline-item').allTextContents()).toEqual([expect.stringContaining('会员中心')]);
+    // And by channel: the page view came from the website, not the mini-program.
+    await admin.getByTestId('timeline-channel').click();
+    await admin.locator('.ant-select-item-option').filter({ hasText: '微信小程序' }).click();
+    await expect.poll(() => admin.getByTestId('timeline').textContent()).toContain('没有符合筛选条件的事件');
+    expect(await admin.getByTestId('timeline-item').count()).toBe(0);
+    await admin.getByTestId('timeline-channel').click();
+    await admin.locator('.ant-select-item-option').filter({ hasText: '网站' }).click();
+    await expect.poll(() => admin.getByTestId('timeline-item').allTextContents()).toEqual([expect.stringContaining('会员中心')]);
   });
 
   it('adds a tag to a customer', async () => {
@@ -254,6 +262,13 @@ describe('the web console', { timeout: 180_000 }, () => {
     await admin.getByTestId('rule-tag').fill('已购客户');
     await admin.getByTestId('rule-event').locator('input').fill('Order Completed');
     await expect.poll(() => admin.getByTestId('rule-summary').textContent()).toContain('Order Completed');
+    // Before saving: how many customers match now (李雷 and 韩梅梅 ordered in the last 30 days).
+    await expect.poll(() => admin.getByTestId('rule-preview-count').getAttribute('data-count')).toBe('2');
+    await expect.poll(() => admin.getByTestId('rule-preview').textContent()).toContain('李雷');
+    await admin.locator('[data-testid="rule-value"] input, input[data-testid="rule-value"]').fill('2');
+    await expect.poll(() => admin.getByTestId('rule-preview-count').getAttribute('data-count')).toBe('0');
+    await admin.locator('[data-testid="rule-value"] input, input[data-testid="rule-value"]').fill('1');
+    await expect.poll(() => admin.getByTestId('rule-preview-count').getAttribute('data-count')).toBe('2');
     await screenshot(admin, '11-rule-builder');
     await admin.getByTestId('rule-save').click();
     await expect.poll(() => admin.locator('.ant-table-row').filter({ hasText: '下过单的客户' }).count()).toBe(1);

@@ -209,6 +209,13 @@ export interface TagRule {
   lastRecomputedAt: string | null;
 }
 
+/** POST /v1/tag-rules/preview: the customers a condition matches now (count over the tenant, sample in scope). */
+export interface TagRulePreview {
+  count: number;
+  total: number;
+  sample: CustomerSummary[];
+}
+
 export const WEBHOOK_EVENT_TYPES = ['customer.created', 'customer.updated', 'customer.merged', 'customer.unmerged', 'tag.added', 'tag.removed', 'event.received'] as const;
 
 export interface Webhook {

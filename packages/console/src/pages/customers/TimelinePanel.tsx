@@ -16,6 +16,7 @@ import type { Page, Source, TimelineItem } from '../../api/types';
 import { useAuth } from '../../auth/auth';
 import { fmtTime, fromNow, traitText } from '../../components/format';
 import { ProblemAlert } from '../../components/ProblemAlert';
+import { CHANNELS } from '../tags/RuleBuilder';
 
 const TYPES = ['track', 'identify', 'page', 'screen', 'alias', 'group'] as const;
 
@@ -80,14 +81,14 @@ export function TimelinePanel({ customerId }: { customerId: string }) {
   const { can } = useAuth();
   const [type, setType] = useState<string | undefined>();
   const [event, setEvent] = useState('');
-  const [sourceId, setSourceId] = useState<string | undefined>();
+  const [channel, setChannel] = useState<string | undefined>();
   const sentinel = useRef<HTMLDivElement>(null);
 
   const sources = useQuery({ queryKey: ['sources'], queryFn: () => get<{ data: Source[] }>('/v1/sources'), enabled: can('settings.manage') });
   const timeline = useInfiniteQuery({
-    queryKey: ['timeline', customerId, type, event, sourceId],
+    queryKey: ['timeline', customerId, type, event, channel],
     queryFn: ({ pageParam, signal }) =>
-      get<Page<TimelineItem>>(`/v1/customers/${encodeURIComponent(customerId)}/timeline`, { type, event, sourceId, cursor: pageParam, limit: 30 }, signal),
+      get<Page<TimelineItem>>(`/v1/customers/${encodeURIComponent(customerId)}/timeline`, { type, event, channel, cursor: pageParam, limit: 30 }, signal),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.nextCursor,
   });
@@ -104,12 +105,15 @@ export function TimelinePanel({ customerId }: { customerId: string }) {
     return () => io.disconnect();
   }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
 
-  const sourceOptions = useMemo(() => {
-    const m = new Map<string, string>();
-    for (const s of sources.data?.data ?? []) m.set(s.id, `${s.name} · ${s.type}`);
-    for (const i of items) if (!m.has(i.source.id)) m.set(i.source.id, `${i.source.name ?? i.source.id}${i.source.type ? ` · ${i.source.type}` : ''}`);
-    return [...m].map(([value, label]) => ({ value, label }));
-  }, [sources.data, items]);
+  // The channel of an event is its source's type unless a campaign named another: the known
+  // channels, the tenant's source types and whatever the loaded events show.
+  const channelOptions = useMemo(() => {
+    const seen = new Set<string>(CHANNELS);
+    for (const s of sources.data?.data ?? []) seen.add(s.type);
+    for (const i of items) if (i.channel) seen.add(i.channel);
+    if (channel) seen.add(channel);
+    return [...seen].map((value) => ({ value, label: t(`channels.${value}`, { defaultValue: value }) }));
+  }, [sources.data, items, channel, t]);
   const eventOptions = useMemo(() => [...new Set(items.map((i) => i.event).filter((e): e is string => !!e))].map((e) => ({ value: e })), [items]);
 
   return (
@@ -117,11 +121,12 @@ export function TimelinePanel({ customerId }: { customerId: string }) {
       <Flex gap={8} wrap className="toolbar">
         <Select
           allowClear
+          showSearch={{ optionFilterProp: 'label' }}
           placeholder={t('timeline.channel')}
-          style={{ width: 220 }}
-          value={sourceId}
-          onChange={setSourceId}
-          options={sourceOptions}
+          style={{ width: 200 }}
+          value={channel}
+          onChange={setChannel}
+          options={channelOptions}
           data-testid="timeline-channel"
         />
         <Select
@@ -150,7 +155,7 @@ export function TimelinePanel({ customerId }: { customerId: string }) {
       {timeline.error ? <ProblemAlert error={timeline.error} onRetry={() => void timeline.refetch()} /> : null}
       {timeline.isLoading ? <Skeleton active paragraph={{ rows: 6 }} /> : null}
       {!timeline.isLoading && !timeline.error && items.length === 0 ? (
-        <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={type || event || sourceId ? t('timeline.noMatch') : t('timeline.empty')} />
+        <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={type || event || channel ? t('timeline.noMatch') : t('timeline.empty')} />
       ) : null}
       {items.length > 0 ? (
         <Timeline

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { COMPARE_OPS, LEAF_TYPES, MAX_DEPTH, newGroup, newLeaf, OP_SYMBOLS, type GroupForm, type LeafForm, type LeafType, type Node, type WhereKind } from './rule-form';
 
 export const COMMON_EVENTS = ['Order Completed', 'Order Refunded', 'Product Viewed', 'Product Added', 'Checkout Started', 'Coupon Applied', 'Signed Up', 'Page Viewed'];
-export const CHANNELS = ['miniprogram', 'web', 'wecom', 'tmall', 'youzan', 'douyin', 'meituan', 'server', 'crm'];
+export const CHANNELS = ['miniprogram', 'web', 'wecom', 'tmall', 'taobao', 'youzan', 'douyin', 'doudian', 'meituan', 'server', 'crm'];
 const CURRENCIES = ['CNY', 'USD', 'HKD', 'EUR', 'JPY'];
 
 function LeafEditor({ leaf, onChange, onRemove, path, errors }: { leaf: LeafForm; onChange: (l: LeafForm) => void; onRemove: () => void; path: string; errors: string[] }) {

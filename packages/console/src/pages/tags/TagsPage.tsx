@@ -12,6 +12,7 @@ import { PageHeader } from '../../components/PageHeader';
 import { ProblemAlert, problemText } from '../../components/ProblemAlert';
 import { buildCondition, describeCondition, newGroup, parseCondition, type GroupForm } from './rule-form';
 import { GroupEditor } from './RuleBuilder';
+import { RulePreview } from './RulePreview';
 
 export function TagsPage() {
   const { t } = useTranslation();
@@ -299,6 +300,7 @@ function RuleDrawer({ rule, onClose }: { rule: TagRule | 'new' | null; onClose: 
           <Typography.Text type="secondary">{t('rules.summary')}：</Typography.Text>
           {built.errors.length === 0 ? describeCondition(built.condition, (k, v) => t(k, v ?? {})) : t('rules.incomplete')}
         </div>
+        {rule !== null ? <RulePreview condition={built.errors.length === 0 ? built.condition : null} /> : null}
         <Typography.Paragraph type="secondary" style={{ marginTop: 12 }}>
           {t('rules.saveHint')}
         </Typography.Paragraph>
