@@ -13,7 +13,12 @@ export interface BannerInfo {
   readonly database: DatabaseDescription;
   readonly adminKey: AdminKeyNote;
   readonly workers: boolean;
+  /** Whether the database holds any console user yet (null: not known); without one the banner says how to create it. */
+  readonly consoleUsers?: boolean | null;
 }
+
+/** The CLI line that creates the first console administrator (see `datong users create --help`). */
+export const CREATE_ADMIN_COMMAND = 'npx datong users create --email admin@example.com --name Admin --role admin';
 
 /** `http://host:port` for a listening address; wildcard addresses are shown as localhost. */
 export function listenUrl(host: string, port: number): string {
@@ -31,11 +36,22 @@ export function formatBanner(info: BannerInfo): string {
   const lines: string[] = [];
   if (info.url !== null) {
     lines.push('Datong is running.', '');
-    lines.push(row('API', info.url));
+    lines.push(row('Console', `${info.url}/`));
     if (info.publicUrl !== undefined) lines.push(row('Public URL', info.publicUrl));
     lines.push(row('API docs', `${info.url}/docs`));
     lines.push(row('OpenAPI', `${info.url}/openapi.json`));
     lines.push(row('Health', `${info.url}/healthz`));
+    if (info.consoleUsers !== true) {
+      lines.push(row('First user', 'to sign in to the console, create an administrator (it prints a password once):'));
+      lines.push(more(CREATE_ADMIN_COMMAND));
+      lines.push(
+        more(
+          info.database.kind === 'pglite'
+            ? "The embedded database is this process's alone: stop the server (Ctrl+C) first, or now use POST /v1/users with the admin key."
+            : 'Or use POST /v1/users with the admin key.',
+        ),
+      );
+    }
   } else {
     lines.push('Datong worker is running (no HTTP API in this process).', '');
   }

@@ -28,9 +28,11 @@ describe('datong serve', () => {
     expect(await res.json()).toEqual({ status: 'ok' });
   });
 
-  it('prints where the API, its docs and its health check are, and which database it uses', () => {
+  it('prints where the console, the API docs and the health check are, how to create the first user, and which database it uses', () => {
     const url = running?.url ?? '';
-    expect(run.stdout).toContain(`API         ${url}\n`);
+    expect(run.stdout).toContain(`Console     ${url}/\n`);
+    // A new database has no console user yet: the banner says how to create the first one.
+    expect(run.stdout).toContain('npx datong users create --email admin@example.com --name Admin --role admin');
     expect(run.stdout).toContain(`API docs    ${url}/docs\n`);
     expect(run.stdout).toContain(`OpenAPI     ${url}/openapi.json\n`);
     expect(run.stdout).toContain(`Health      ${url}/healthz\n`);

@@ -70,8 +70,16 @@ export async function startServer(io: CliIo, mode: 'serve' | 'worker', opts: Ser
       : config.security.adminKey !== undefined
         ? { kind: 'env' }
         : { kind: 'existing' };
+  // Whether to say how to create the first console user (any tenant's user counts).
+  const consoleUsers =
+    mode === 'serve'
+      ? await datong.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM users) AS any').then(
+          (r) => r.rows[0]?.any ?? null,
+          () => null,
+        )
+      : null;
   io.stdout.write(
-    formatBanner({ url, publicUrl: config.http.publicUrl, database: describeDatabase(config), adminKey, workers: datong.runner !== null }),
+    formatBanner({ url, publicUrl: config.http.publicUrl, database: describeDatabase(config), adminKey, workers: datong.runner !== null, consoleUsers }),
   );
 
   return {
