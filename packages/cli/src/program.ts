@@ -6,6 +6,7 @@ import { registerImport } from './commands/import.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerServe } from './commands/serve.js';
+import { registerSimulate } from './commands/simulate.js';
 import { registerUsers } from './commands/users.js';
 import { CliExit, writeLine, type CliIo } from './io.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(io: CliIo): Command {
   registerUsers(program, io);
   registerImport(program, io);
   registerDoctor(program, io);
+  registerSimulate(program, io);
   return program;
 }
 
