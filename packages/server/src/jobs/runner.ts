@@ -2,6 +2,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { ServerDeps } from '../usecases/context.js';
 import { recomputeTimeDependentRules } from '../usecases/recompute.js';
 import type { CommerceConnectors } from '../connectors/commerce.js';
+import { fetchMissingOrderDetails } from './commerce-details.js';
 import { commercePollStep } from './commerce-poll.js';
 import { processConnectorMessages } from './process-connector-messages.js';
 import { processInboxBatch } from './process-inbox.js';
@@ -159,6 +160,7 @@ export class Runner {
         if (Date.now() - lastChannelStep < COMMERCE_CHANNEL_STEP_MS) return false;
         lastChannelStep = Date.now();
         await commercePollStep(this.#deps, commerce);
+        await fetchMissingOrderDetails(this.#deps, commerce);
         return false;
       }),
     ];

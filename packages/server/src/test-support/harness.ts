@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load.js';
 import { openPglite, openPostgres, type Db } from '../db/client.js';
 import type { RegisteredConnector } from '../connectors/registry.js';
 import { processConnectorMessages } from '../jobs/process-connector-messages.js';
+import { fetchMissingOrderDetails } from '../jobs/commerce-details.js';
 import { processInboxBatch } from '../jobs/process-inbox.js';
 import { deliverDueWebhooks, dispatchOutbox } from '../jobs/webhooks.js';
 import { createLogger } from '../observability/logger.js';
@@ -123,11 +124,12 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     inject: (o) => datong.app.inject(o),
     async drain() {
       for (let i = 0; i < 100; i++) {
+        const d = await fetchMissingOrderDetails(datong.deps, datong.commerce);
         const m = await processConnectorMessages(datong.deps, datong.commerce, 500);
         const a = await processInboxBatch(datong.deps, 500);
         const b = await dispatchOutbox(datong.deps);
         const c = await deliverDueWebhooks(datong.deps, { schedule, random: () => 0.5 }, 50);
-        if (m.claimed === 0 && a.claimed === 0 && b === 0 && c === 0) return;
+        if (d.claimed === 0 && m.claimed === 0 && a.claimed === 0 && b === 0 && c === 0) return;
       }
       throw new Error('drain did not finish in 100 rounds');
     },

@@ -87,6 +87,13 @@ interface StoredOrder {
   link_message_id: string | null;
   attribution: Record<string, unknown>;
   promotions: unknown[];
+  details_known: boolean;
+  currency: string;
+  total: string;
+  total_minor: string | null;
+  discount: string | null;
+  shipping: string | null;
+  created_at: Date | string;
 }
 
 interface StoredRefund {
@@ -169,14 +176,22 @@ async function applyOrder(q: Queryable, keyring: Keyring, ctx: ApplyContext, o: 
   const { tenantId, platform } = ctx;
   const key = [tenantId, platform, o.shopId, o.orderId];
   const r = await q.query<StoredOrder>(
-    `SELECT status, status_at, version, completed_event, buyer_ids_enc, buyer_index, buyer_enc, paid_at, link_message_id, attribution, promotions
+    `SELECT status, status_at, version, completed_event, buyer_ids_enc, buyer_index, buyer_enc, paid_at, link_message_id, attribution, promotions,
+            details_known, currency, total, total_minor::text AS total_minor, discount, shipping, created_at
      FROM orders WHERE tenant_id = $1 AND platform = $2 AND shop_id = $3 AND order_id = $4 FOR UPDATE`,
     key,
   );
   const stored = r.rows[0];
   const base = { kind: 'order' as const, orderId: o.orderId, shopId: o.shopId, status: o.status, total: o.totalAmount, currency: o.currency, lines: o.lines.length };
   let ids = usableIdentifiers(o.buyer);
-  if (stored && !orderUpdateApplies({ status: stored.status, statusAt: iso(stored.status_at), version: stored.version ?? undefined }, o)) {
+  // A record without lines is a status-only message (see migration 0007): it never replaces
+  // known amounts, lines or dates, and an order known only from such messages has no details yet.
+  const thin = o.lines.length === 0;
+  const applies = !stored || orderUpdateApplies({ status: stored.status, statusAt: iso(stored.status_at), version: stored.version ?? undefined }, o);
+  // A full record of an order known only from status messages fills in the details even when it
+  // is not newer: the status stays, and the Order Completed that waited for the amount goes out.
+  const detailsOnly = !!stored && !applies && !thin && !stored.details_known;
+  if (stored && !applies && !detailsOnly) {
     out.results.push({
       ...base,
       previousStatus: stored.status,
@@ -188,38 +203,45 @@ async function applyOrder(q: Queryable, keyring: Keyring, ctx: ApplyContext, o: 
     return;
   }
   // An update without buyer identifiers (a status-only push) keeps the ones already known.
-  if (ids.length === 0 && stored?.buyer_ids_enc) ids = JSON.parse(keyring.decrypt(stored.buyer_ids_enc)) as Identifier[];
+  const storedIds = stored?.buyer_ids_enc ? (JSON.parse(keyring.decrypt(stored.buyer_ids_enc)) as Identifier[]) : [];
+  if (ids.length === 0) ids = storedIds;
   const from = stored?.status ?? null;
-  const events = ids.length > 0 ? orderTransitionEvents(from, o.status, stored?.completed_event ?? false) : [];
+  const status = detailsOnly && stored ? stored.status : o.status;
+  const statusAt = detailsOnly && stored ? iso(stored.status_at) : o.statusAt;
+  const version = detailsOnly && stored ? stored.version : (o.version ?? null);
+  const detailsKnown = !thin || (stored?.details_known ?? false);
+  const keep = thin && stored ? stored : null;
+  // Order Completed carries the amount: it waits until the details are known.
+  const events = ids.length > 0 ? orderTransitionEvents(from, status, stored?.completed_event ?? false).filter((e) => detailsKnown || e !== ORDER_COMPLETED) : [];
   const details = buyerDetails(o.buyer);
   const lines = o.lines;
   const minor = toMinorUnits(o.totalAmount, o.currency);
   const nowIso = ctx.now.toISOString();
   const segment: SegmentMessage[] = [];
   let linkMessageId = stored?.link_message_id ?? null;
-  if (ids.length > 0 && from !== o.status) {
-    const id = derivedMessageId(platform, o.shopId, o.orderId, `identify:${o.status}`);
-    segment.push(identify(ctx, id, o.statusAt, ids, {}));
+  if (ids.length > 0 && (from !== status || storedIds.length === 0)) {
+    const id = derivedMessageId(platform, o.shopId, o.orderId, `identify:${status}`);
+    segment.push(identify(ctx, id, statusAt, ids, {}));
     linkMessageId ??= id;
   }
   for (const event of events) {
     const suffix = event.toLowerCase().replace(/\s+/g, '-');
     const id = derivedMessageId(platform, o.shopId, o.orderId, suffix);
-    const at = event === ORDER_COMPLETED ? (o.paidAt ?? o.statusAt) : o.statusAt;
+    const at = event === ORDER_COMPLETED ? (o.paidAt ?? statusAt) : statusAt;
     const props = event === ORDER_COMPLETED ? orderProperties(ctx, o, lines) : { order_id: o.orderId, total: o.totalAmount, currency: o.currency, platform, shop_id: o.shopId };
     segment.push(track(ctx, event, id, at, ids, props));
     if (event === ORDER_COMPLETED) linkMessageId = id;
   }
   const row = {
-    status: o.status,
-    status_at: o.statusAt,
-    version: o.version ?? null,
-    currency: o.currency,
-    total: o.totalAmount,
-    total_minor: minor === undefined ? null : minor.toString(),
-    discount: o.discountAmount ?? null,
-    shipping: o.shippingAmount ?? null,
-    created_at: o.createdAt,
+    status,
+    status_at: statusAt,
+    version,
+    currency: keep ? keep.currency : o.currency,
+    total: keep ? keep.total : o.totalAmount,
+    total_minor: keep ? keep.total_minor : minor === undefined ? null : minor.toString(),
+    discount: keep ? keep.discount : (o.discountAmount ?? null),
+    shipping: keep ? keep.shipping : (o.shippingAmount ?? null),
+    created_at: keep ? iso(keep.created_at) : o.createdAt,
     paid_at: o.paidAt ?? (stored?.paid_at ? iso(stored.paid_at) : null),
     buyer_index: ids.map((i) => keyring.blindIndex(tenantId, identifierIndexInput(i))),
     buyer_ids_enc: ids.length > 0 ? encryptJson(keyring, ids) : null,
@@ -228,12 +250,13 @@ async function applyOrder(q: Queryable, keyring: Keyring, ctx: ApplyContext, o: 
     promotions: o.promotions && o.promotions.length > 0 ? o.promotions : (stored?.promotions ?? []),
     link_message_id: linkMessageId,
     completed_event: (stored?.completed_event ?? false) || events.includes(ORDER_COMPLETED),
+    details_known: detailsKnown,
   };
   if (!stored) {
     await q.query(
       `INSERT INTO orders (tenant_id, platform, shop_id, order_id, connector_id, status, status_at, version, currency, total, total_minor, discount, shipping,
-         created_at, paid_at, buyer_index, buyer_ids_enc, buyer_enc, attribution, promotions, link_message_id, completed_event, first_seen_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23)`,
+         created_at, paid_at, buyer_index, buyer_ids_enc, buyer_enc, attribution, promotions, link_message_id, completed_event, first_seen_at, updated_at, details_known)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $23, $24)`,
       [
         ...key,
         ctx.connectorId,
@@ -255,13 +278,14 @@ async function applyOrder(q: Queryable, keyring: Keyring, ctx: ApplyContext, o: 
         row.link_message_id,
         row.completed_event,
         nowIso,
+        row.details_known,
       ],
     );
   } else {
     await q.query(
       `UPDATE orders SET connector_id = $5, status = $6, status_at = $7, version = $8, currency = $9, total = $10, total_minor = $11, discount = $12, shipping = $13,
          created_at = $14, paid_at = $15, buyer_index = $16, buyer_ids_enc = $17, buyer_enc = $18, attribution = $19, promotions = $20, link_message_id = $21,
-         completed_event = $22, updated_at = $23
+         completed_event = $22, updated_at = $23, details_known = $24
        WHERE tenant_id = $1 AND platform = $2 AND shop_id = $3 AND order_id = $4`,
       [
         ...key,
@@ -284,6 +308,7 @@ async function applyOrder(q: Queryable, keyring: Keyring, ctx: ApplyContext, o: 
         row.link_message_id,
         row.completed_event,
         nowIso,
+        row.details_known,
       ],
     );
   }
@@ -312,11 +337,13 @@ async function applyOrder(q: Queryable, keyring: Keyring, ctx: ApplyContext, o: 
       ],
     );
   }
-  await q.query(
-    `INSERT INTO order_status_history (tenant_id, platform, shop_id, order_id, from_status, to_status, status_at, version, connector_message_id, recorded_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [...key, from, o.status, o.statusAt, o.version ?? null, ctx.connectorMessageId, nowIso],
-  );
+  if (!detailsOnly) {
+    await q.query(
+      `INSERT INTO order_status_history (tenant_id, platform, shop_id, order_id, from_status, to_status, status_at, version, connector_message_id, recorded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [...key, from, o.status, o.statusAt, o.version ?? null, ctx.connectorMessageId, nowIso],
+    );
+  }
   // Refunds that reached `refunded` before their order (or its buyer) was known get their event now.
   if (ids.length > 0) {
     const waiting = await q.query<{ refund_id: string; amount: string; currency: string; status_at: Date | string }>(
@@ -342,7 +369,13 @@ async function applyOrder(q: Queryable, keyring: Keyring, ctx: ApplyContext, o: 
     ...base,
     previousStatus: from,
     applied: true,
-    ...(ids.length === 0 ? { reason: 'no usable buyer identifier: stored, not on a customer timeline' } : {}),
+    ...(detailsOnly
+      ? { reason: 'details filled in from a full record; the status stays (forward-only)' }
+      : ids.length === 0
+        ? { reason: 'no usable buyer identifier: stored, not on a customer timeline' }
+        : !detailsKnown
+          ? { reason: 'status-only message: details (amount, lines, buyer) are fetched from the platform' }
+          : {}),
     events: segment.map((m) => (m['type'] === 'track' ? String(m['event']) : 'identify')),
     buyerIdentifiers: ids.length,
   });
