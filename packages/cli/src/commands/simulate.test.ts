@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { doudian, meituan, taobao, youzan } from '@datong/connectors';
 import { createLogger, loadConfig, startDatong, type Datong } from '@datong/server';
 import { MALL_APP_ID, MEMBER_APP_ID, SIM_PLATFORMS, type SimPlatform } from '../simulate/model.js';
 import { createPopulation } from '../simulate/population.js';
@@ -73,8 +72,7 @@ describe('datong simulate (against a running Datong)', () => {
   beforeAll(async () => {
     dir = makeTempDir();
     const env = testEnv(dir, { DATONG_CONNECTOR_POLL_MS: '1000' });
-    // The platform connectors from their folders (the server may already list them as built in: the same definitions).
-    datong = await startDatong({ config: loadConfig(env).config, logger: createLogger('silent'), commerceConnectors: [youzan, taobao, doudian, meituan] });
+    datong = await startDatong({ config: loadConfig(env).config, logger: createLogger('silent') });
     url = await datong.app.listen({ host: '127.0.0.1', port: 0 });
     run = await cli(env, [
       'simulate',
