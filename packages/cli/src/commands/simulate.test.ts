@@ -158,6 +158,19 @@ describe('datong simulate (against a running Datong)', () => {
     expect(open.rows[0]?.n).toBe(0);
   });
 
+  it('keeps the fake platforms up until Datong fetched what thin pushes left out (Douyin buyers and amounts)', async () => {
+    const db = datong?.db;
+    if (!db) throw new Error('no datong');
+    // Douyin pushes carry no buyer: Datong asks the fake's order API, and only then writes the purchase.
+    const missing = await db.query(
+      `SELECT o.order_id FROM orders o WHERE o.platform = 'doudian' AND o.status IN ('paid', 'shipped', 'completed')
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event = 'Order Completed' AND e.properties->>'order_id' = o.order_id)`,
+    );
+    expect(missing.rows).toEqual([]);
+    const douyin = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE event = 'Order Completed' AND properties->>'platform' = 'doudian'`);
+    expect(douyin.rows[0]?.n).toBeGreaterThan(0);
+  });
+
   it('merges a shopper’s mall profile and platform orders by phone into one customer', async () => {
     const population = createPopulation({ seed: SEED, shoppers: SHOPPERS, platforms: ALL });
     let merged = 0;

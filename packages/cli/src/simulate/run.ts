@@ -79,6 +79,8 @@ export interface SimulationReport {
 }
 
 const MAX_REJECTIONS_SHOWN = 5;
+/** Nothing left for this long (Datong's channel step runs every second) before the end counts as drained. */
+const QUIET_MS = 3_000;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -240,6 +242,7 @@ export async function runSimulation(options: SimulationOptions, hooks: Simulatio
     let drained = false;
     const until = Date.now() + options.drainTimeoutMs;
     let said = false;
+    let quietSince: number | null = null;
     while (!hooks.stopNow.aborted) {
       const queued = drivers.reduce((s, d) => s + d.backlog(), 0);
       let unprocessed = 0;
@@ -247,15 +250,20 @@ export async function runSimulation(options: SimulationOptions, hooks: Simulatio
         const b = await api.connectorBacklog(id);
         if (b) unprocessed += b.pending + b.failed;
       }
+      // Quiet for a while, not just once: an order first known from a status-only push has its
+      // details fetched from the fake's order API a moment after the push was processed.
       if (queued === 0 && unprocessed === 0) {
-        drained = true;
-        break;
-      }
+        quietSince ??= Date.now();
+        if (Date.now() - quietSince >= QUIET_MS) {
+          drained = true;
+          break;
+        }
+      } else quietSince = null;
       if (Date.now() >= until) {
         notes.push(`Datong had not taken everything after ${Math.round(options.drainTimeoutMs / 1000)} s: ${queued} message(s) still queued in the fakes, ${unprocessed} not processed.`);
         break;
       }
-      if (!said) {
+      if (!said && quietSince === null) {
         log(`Waiting for Datong to pull and process the rest (${queued} queued, ${unprocessed} unprocessed; Ctrl-C again to stop now)…`);
         said = true;
       }
