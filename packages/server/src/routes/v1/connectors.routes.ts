@@ -8,10 +8,12 @@ import type { Queryable } from '../../db/client.js';
 import { signCustomerToken } from '../../http/auth.js';
 import { isoReq } from '../../http/pagination.js';
 import { newId } from '../../ids.js';
+import { ensureChannelTagRules } from '../../usecases/channel-tags.js';
 import { commerceStatus } from '../../usecases/commerce-status.js';
 import type { ServerDeps } from '../../usecases/context.js';
 import { lookupIdentifier, rootOf } from '../../usecases/customers.js';
 import { ingestAndProcess } from '../../usecases/ingest.js';
+import { recomputeRule } from '../../usecases/recompute.js';
 import { createSource } from './admin.routes.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -96,6 +98,7 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps, commerc
       const now = deps.clock();
       const id = newId('con', now.getTime());
       const name = body.name ?? (commerceDef ? `${body.platform} ${id.slice(-6)}` : `WeChat mini-program ${(config as { appId: string }).appId}`);
+      let channelRules: string[] = [];
       await db.tx(async (q) => {
         // Each e-commerce connector feeds its own source, whose type (the platform) is its events' channel.
         const source = await createSource(q, deps, tenantId, name, commerceDef ? body.platform : 'miniprogram', now);
@@ -105,8 +108,15 @@ export function connectorsRoutes(app: FastifyInstance, deps: ServerDeps, commerc
         );
         if (commerceDef) {
           await q.query(`INSERT INTO connector_state (tenant_id, connector_id, channel, channel_since, updated_at) VALUES ($1, $2, 'push', $3, $3)`, [tenantId, id, now.toISOString()]);
+          // Channel-source tags (first touch, repurchase ≥ 3), once per tenant and platform.
+          channelRules = await ensureChannelTagRules(q, tenantId, body.platform, now);
         }
       });
+      // Rules new to a tenant that already had this platform's events (its tags were deleted): evaluated now.
+      if (channelRules.length > 0) {
+        const earlier = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sources WHERE tenant_id = $1 AND type = $2', [tenantId, body.platform]);
+        if ((earlier.rows[0]?.n ?? 0) > 1) for (const ruleId of channelRules) await recomputeRule(deps, tenantId, ruleId);
+      }
       return reply.code(201).send(out(await get(db, tenantId, id)));
     },
   );
