@@ -61,6 +61,13 @@ describe('datong simulate (argument checks)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("required option '--api-key <key>' not specified");
   });
+
+  it('says when Datong is not there', async () => {
+    // Port 9 (discard) on the loopback: nothing listens there in a test environment.
+    const r = await cli({}, ['simulate', '--api-key', 'k', '--url', 'http://127.0.0.1:9', '--events', '10']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^datong: Datong did not answer at http:\/\/127\.0\.0\.1:9 \(.+\)\. Is it running\? \(npm start\)\n$/);
+  });
 });
 
 describe('datong simulate (against a running Datong)', () => {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DatongError } from '@datong/core';
-import { formatTable, writeLine, type CliIo } from '../io.js';
+import { DatongError, isDatongError } from '@datong/core';
+import { CliExit, formatTable, writeLine, type CliIo } from '../io.js';
 import { SIM_PLATFORMS, type SimPlatform } from '../simulate/model.js';
 import { runSimulation, type PlatformTally, type SimulationOptions, type SimulationReport } from '../simulate/run.js';
 
@@ -153,6 +153,13 @@ export function registerSimulate(program: Command, io: CliIo): void {
       try {
         const report = await runSimulation(options, { stop: stop.signal, stopNow: stopNow.signal, log: (line) => writeLine(io.stderr, line) });
         io.stdout.write(formatSimulationReport(report));
+      } catch (e) {
+        // The catalog's title speaks of a platform; here it is Datong itself that did not answer.
+        if (isDatongError(e) && e.meta?.['datongUnreachable'] === true) {
+          writeLine(io.stderr, `datong: ${e.detail ?? e.title}`);
+          throw new CliExit(1);
+        }
+        throw e;
       } finally {
         process.off('SIGINT', onSigint);
       }

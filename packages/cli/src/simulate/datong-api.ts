@@ -55,7 +55,10 @@ export class DatongApi {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (e) {
-      throw new DatongError('PLATFORM_UNREACHABLE', `Datong did not answer at ${this.url} (${(e as Error).message}). Is it running? (npm start)`, { cause: e });
+      throw new DatongError('PLATFORM_UNREACHABLE', `Datong did not answer at ${this.url} (${(e as Error).message}). Is it running? (npm start)`, {
+        cause: e,
+        meta: { datongUnreachable: true },
+      });
     }
     const text = await response.text();
     let parsed: unknown = text;
