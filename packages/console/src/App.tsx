@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useAuth } from './auth/auth';
 import { AppLayout, SECTIONS } from './layout/AppLayout';
+import { ConnectorDetailPage } from './pages/connectors/commerce/ConnectorDetailPage';
 import { ConnectorsPage } from './pages/connectors/ConnectorsPage';
 import { Customer360 } from './pages/customers/Customer360';
 import { CustomersPage } from './pages/customers/CustomersPage';
@@ -70,6 +71,7 @@ export function App() {
         <Route path="/customers/:id" element={<Customer360 />} />
         <Route path="/tags" element={<TagsPage />} />
         <Route path="/connectors" element={<ConnectorsPage />} />
+        <Route path="/connectors/:id" element={<ConnectorDetailPage />} />
         <Route
           path="/monitor"
           element={

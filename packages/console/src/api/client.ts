@@ -55,10 +55,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Do not announce a 401 (the sign-in call itself). */
   quiet401?: boolean;
+  /** Extra request headers (e.g. Accept-Language for answers worded for a person). */
+  headers?: Record<string, string>;
 }
 
 async function send(method: string, path: string, opts: RequestOptions): Promise<Response> {
-  const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  const headers: Record<string, string> = { ...opts.headers, accept: 'application/json, application/problem+json' };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD') {
     const token = csrfToken ?? cookie('datong_csrf');

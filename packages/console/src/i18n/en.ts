@@ -1,5 +1,6 @@
 // English. Typed after zh-CN: the compiler refuses a missing or extra key.
 import type { zhCN } from './zh-CN';
+import { commerceEn } from './commerce.en';
 
 type Catalog<T> = { [K in keyof T]: T[K] extends string ? string : Catalog<T[K]> };
 
@@ -327,7 +328,7 @@ export const en: Catalog<typeof zhCN> = {
     notATemplate: 'This is not a Datong connector template file',
     imported: 'Connector created from the template',
     exportedAt: 'Exported',
-    platforms: { wechat_miniprogram: 'WeChat mini-program' },
+    platforms: { wechat_miniprogram: 'WeChat mini-program', youzan: 'Youzan', taobao: 'Taobao/Tmall', doudian: 'Douyin shop', meituan: 'Meituan' },
     endpoint: { login: 'Login (code → customer token)', phone: 'Phone number', decrypt: 'Open-data decryption', me: 'Tags and benefits' },
   },
   mapping: {
@@ -566,4 +567,5 @@ export const en: Catalog<typeof zhCN> = {
     'user.disable': 'Disabled a person',
   },
   notFound: { title: 'Page not found', body: 'This page does not exist or has moved.', home: 'Back to the start', noAccess: 'Your role opens no page yet: ask an administrator for permissions.' },
+  commerce: commerceEn,
 };

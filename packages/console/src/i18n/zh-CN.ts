@@ -1,4 +1,5 @@
 // 简体中文（默认语言）。Keys are shared with en.ts; i18n.test.ts checks that both have every key the code uses.
+import { commerceZhCN } from './commerce.zh-CN';
 export const zhCN = {
   app: { name: '打通 Datong', tagline: '客户数据中台', footer: 'Datong 打通 · 自托管客户数据中台' },
   nav: { customers: '客户', tags: '标签与规则', connectors: '连接器', monitor: '同步监控', settings: '设置', collapse: '收起菜单', expand: '展开菜单' },
@@ -323,7 +324,7 @@ export const zhCN = {
     notATemplate: '这不是 Datong 连接器模板文件',
     imported: '已从模板创建连接器',
     exportedAt: '导出时间',
-    platforms: { wechat_miniprogram: '微信小程序' },
+    platforms: { wechat_miniprogram: '微信小程序', youzan: '有赞', taobao: '淘宝/天猫', doudian: '抖店', meituan: '美团' },
     endpoint: { login: '登录（code → 客户令牌）', phone: '手机号授权', decrypt: '开放数据解密', me: '客户标签与权益' },
   },
   mapping: {
@@ -562,4 +563,5 @@ export const zhCN = {
     'user.disable': '停用成员',
   },
   notFound: { title: '页面不存在', body: '您访问的页面不存在或已被移动。', home: '返回首页', noAccess: '您的角色还没有可访问的页面，请联系管理员分配权限。' },
+  commerce: commerceZhCN,
 };

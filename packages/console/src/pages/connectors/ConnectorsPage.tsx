@@ -1,14 +1,18 @@
-import { ApiOutlined, CheckCircleFilled, CloseCircleFilled, DownloadOutlined, NodeIndexOutlined, PlusOutlined, UploadOutlined, WechatOutlined } from '@ant-design/icons';
+import { ApiOutlined, CheckCircleFilled, CloseCircleFilled, DownloadOutlined, NodeIndexOutlined, PlusOutlined, ProfileOutlined, UploadOutlined, WechatOutlined } from '@ant-design/icons';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Alert, App, Button, Card, Col, Descriptions, Empty, Flex, Form, Input, Modal, Popconfirm, Result, Row, Space, Steps, Table, Tag, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router';
 import { del, get, post } from '../../api/client';
 import type { Connector, ConnectorTemplate } from '../../api/types';
 import { Copy } from '../../components/Copy';
 import { fmtTime } from '../../components/format';
 import { PageHeader } from '../../components/PageHeader';
 import { ProblemAlert, problemText } from '../../components/ProblemAlert';
+import { CommerceSetup } from './commerce/CommerceSetup';
+import { PlatformMark } from './commerce/common';
+import { COMMERCE_PLATFORMS, isCommercePlatform, PLATFORM_SPECS, type CommercePlatform } from './commerce/platforms';
 import { MappingDrawer } from './MappingDrawer';
 
 interface TestResult {
@@ -137,9 +141,17 @@ export function ConnectorsPage() {
               width: 300,
               render: (v: string, c) => (
                 <Flex align="center" gap={8}>
-                  <WechatOutlined style={{ color: '#07c160', fontSize: 18 }} />
+                  {isCommercePlatform(c.platform) ? <PlatformMark platform={c.platform} size={20} /> : <WechatOutlined style={{ color: '#07c160', fontSize: 18 }} />}
                   <div>
-                    <div>{v}</div>
+                    <div>
+                      {isCommercePlatform(c.platform) ? (
+                        <Link to={`/connectors/${c.id}`} data-testid="connector-link">
+                          {v}
+                        </Link>
+                      ) : (
+                        v
+                      )}
+                    </div>
                     <Typography.Text type="secondary" className="mono" style={{ whiteSpace: 'nowrap' }}>
                       {c.id}
                     </Typography.Text>
@@ -148,7 +160,7 @@ export function ConnectorsPage() {
               ),
             },
             { title: t('connectors.platform'), dataIndex: 'platform', width: 150, render: (v: string) => t(`connectors.platforms.${v}`, { defaultValue: v }) },
-            { title: 'AppID', key: 'appId', width: 190, render: (_v, c) => <span className="mono">{String(c.config['appId'] ?? '—')}</span> },
+            { title: t('commerce.account'), key: 'account', width: 190, render: (_v, c) => <span className="mono">{String(c.config[isCommercePlatform(c.platform) ? PLATFORM_SPECS[c.platform].accountField : 'appId'] ?? '—')}</span> },
             {
               title: t('common.status'),
               key: 'status',
@@ -176,6 +188,13 @@ export function ConnectorsPage() {
               render: (_v, c) =>
                 c.enabled ? (
                   <Space size={0} wrap>
+                    {isCommercePlatform(c.platform) ? (
+                      <Link to={`/connectors/${c.id}`}>
+                        <Button type="link" size="small" icon={<ProfileOutlined />}>
+                          {t('commerce.details')}
+                        </Button>
+                      </Link>
+                    ) : null}
                     <Button type="link" size="small" icon={<NodeIndexOutlined />} onClick={() => setMapping(c)} data-testid="edit-mapping">
                       {t('connectors.mapping')}
                     </Button>
@@ -231,6 +250,9 @@ interface MiniprogramForm {
 function ConnectorWizard({ open, onClose }: { open: boolean; onClose: () => void }) {
   const { t } = useTranslation();
   const [step, setStep] = useState(0);
+  // The platform picked in the first step; e-commerce platforms have their own form (CommerceSetup).
+  const [commerce, setCommerce] = useState<CommercePlatform | null>(null);
+  const [commerceCreated, setCommerceCreated] = useState<Connector | null>(null);
   const [form] = Form.useForm<MiniprogramForm>();
   const create = useMutation({
     mutationFn: (v: MiniprogramForm) =>
@@ -244,6 +266,8 @@ function ConnectorWizard({ open, onClose }: { open: boolean; onClose: () => void
   const test = useMutation({ mutationFn: (c: Connector) => post<TestResult>(`/v1/connectors/${c.id}/test`) });
   const close = () => {
     setStep(0);
+    setCommerce(null);
+    setCommerceCreated(null);
     form.resetFields();
     create.reset();
     test.reset();
@@ -255,7 +279,14 @@ function ConnectorWizard({ open, onClose }: { open: boolean; onClose: () => void
       {step === 0 ? (
         <Row gutter={[16, 16]}>
           <Col span={12}>
-            <Card hoverable onClick={() => setStep(1)} data-testid="platform-miniprogram">
+            <Card
+              hoverable
+              onClick={() => {
+                setCommerce(null);
+                setStep(1);
+              }}
+              data-testid="platform-miniprogram"
+            >
               <Flex gap={12} align="center">
                 <WechatOutlined style={{ fontSize: 32, color: '#07c160' }} />
                 <div>
@@ -267,19 +298,51 @@ function ConnectorWizard({ open, onClose }: { open: boolean; onClose: () => void
               </Flex>
             </Card>
           </Col>
-          {['wecom', 'tmall', 'youzan', 'douyin', 'meituan'].map((p) => (
+          {COMMERCE_PLATFORMS.map((p) => (
             <Col span={12} key={p}>
-              <Card className="platform-soon">
-                <Flex justify="space-between" align="center">
-                  <Typography.Text type="secondary">{t(`channels.${p}`)}</Typography.Text>
-                  <Tag>{t('connectors.soon')}</Tag>
+              <Card
+                hoverable
+                onClick={() => {
+                  setCommerce(p);
+                  setStep(1);
+                }}
+                data-testid={`platform-${p}`}
+              >
+                <Flex gap={12} align="center">
+                  <PlatformMark platform={p} />
+                  <div>
+                    <Typography.Text strong>{t(`connectors.platforms.${p}`)}</Typography.Text>
+                    <div>
+                      <Typography.Text type="secondary">{t(`commerce.cardHint.${p}`)}</Typography.Text>
+                    </div>
+                  </div>
                 </Flex>
               </Card>
             </Col>
           ))}
+          <Col span={12}>
+            <Card className="platform-soon">
+              <Flex justify="space-between" align="center">
+                <Typography.Text type="secondary">{t('channels.wecom')}</Typography.Text>
+                <Tag>{t('connectors.soon')}</Tag>
+              </Flex>
+            </Card>
+          </Col>
         </Row>
       ) : null}
-      {step === 1 ? (
+      {step >= 1 && commerce ? (
+        <CommerceSetup
+          platform={commerce}
+          created={commerceCreated}
+          onCreated={(c) => {
+            setCommerceCreated(c);
+            setStep(2);
+          }}
+          onBack={() => setStep(0)}
+          onClose={close}
+        />
+      ) : null}
+      {step === 1 && !commerce ? (
         <Form form={form} layout="vertical" onFinish={(v) => create.mutate(v)} initialValues={{ name: t('connectors.defaultName') }}>
           <Alert type="info" showIcon title={t('connectors.credentialsHint')} style={{ marginBottom: 16 }} />
           <Form.Item name="name" label={t('connectors.name')} rules={[{ required: true, max: 120 }]}>
@@ -303,7 +366,7 @@ function ConnectorWizard({ open, onClose }: { open: boolean; onClose: () => void
           </Flex>
         </Form>
       ) : null}
-      {step === 2 && create.data ? (
+      {step === 2 && !commerce && create.data ? (
         <Flex vertical gap={16}>
           <Result status="success" title={t('connectors.created')} subTitle={t('connectors.createdHint')} style={{ padding: '8px 0' }} />
           <Endpoints connector={create.data} />
