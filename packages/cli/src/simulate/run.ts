@@ -228,7 +228,7 @@ export async function runSimulation(options: SimulationOptions, hooks: Simulatio
         inFlight.add(tracked);
         if (Date.now() >= nextProgress) {
           log(progress());
-          nextProgress += everyMs;
+          nextProgress = Date.now() + everyMs;
         }
       }
       if (options.events !== undefined && count >= options.events) ended = 'events';
