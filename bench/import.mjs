@@ -7,6 +7,7 @@
 //   IMPORT_DB=pglite|postgres   the server's database (default pglite)
 //   IMPORT_CONCURRENCY=N   batches in flight (the CLI's --concurrency, default 4)
 //   DATONG_WORKERS=false   the server only stores (no inbox processing competing with the import)
+//   IMPORT_DRY_RUN_ONLY=1  only the CLI's dry run (reader, mapping, validation), no server
 //   BENCH_SKIP_BUILD=1     do not build the server and CLI first
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,6 +25,7 @@ const cfg = {
   xlsxRows: int(env.IMPORT_XLSX_ROWS, 200_000),
   db: env.IMPORT_DB ?? 'pglite',
   concurrency: int(env.IMPORT_CONCURRENCY, 4),
+  dryRunOnly: env.IMPORT_DRY_RUN_ONLY === '1',
 };
 
 const CITIES = ['上海', '北京', '广州', '深圳', '杭州', '成都', '南京', '武汉'];
@@ -106,13 +108,19 @@ async function main() {
     await writeXlsx(f, cfg.xlsxRows);
     files.push({ format: 'xlsx', file: f, rows: cfg.xlsxRows });
   }
-  const pgUrl = cfg.db === 'postgres' ? startPostgres() : null;
+  const pgUrl = cfg.db === 'postgres' && !cfg.dryRunOnly ? startPostgres() : null;
   const results = [];
   try {
     for (const f of files) {
       // The CLI alone first (read, map, validate; nothing sent): what the client side costs.
       log(`${f.format}: dry run of ${f.rows} rows`);
       const dry = await runCli(['import', f.file, '--type', 'customers', '--dry-run', '--json']);
+      if (cfg.dryRunOnly) {
+        const r = { format: f.format, rows: f.rows, fileMB: Math.round((statSync(f.file).size / 1048576) * 10) / 10, dryRunSeconds: dry.seconds, dryRunRowsPerSecond: dry.rowsPerSecond, dryRunPeakRssMB: Math.round(dry.peakRssBytes / 1048576) };
+        log(JSON.stringify(r));
+        results.push(r);
+        continue;
+      }
       // A fresh server and database for each file, so the second import does not pay for the first's rows.
       const dataDir = path.join(work, `data-${f.format}`);
       mkdirSync(dataDir, { recursive: true });
