@@ -9,7 +9,7 @@ import {
 } from '@ant-design/icons';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { AutoComplete, Button, Empty, Flex, Select, Skeleton, Tag, Timeline, Tooltip, Typography } from 'antd';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { get } from '../../api/client';
 import type { Page, Source, TimelineItem } from '../../api/types';
@@ -74,6 +74,35 @@ function Properties({ props }: { props: Record<string, unknown> }) {
     </div>
   );
 }
+
+/** One event; memoized, so loading another page renders only the new events. */
+const TimelineEntry = memo(function TimelineEntry({ item: i }: { item: TimelineItem }) {
+  const { t } = useTranslation();
+  return (
+    <div data-testid="timeline-item">
+      <div className="timeline-item-head">
+        <Typography.Text strong>{i.event ?? t(`timeline.types.${i.type}`, { defaultValue: i.type })}</Typography.Text>
+        <Tag variant="filled">{t(`timeline.types.${i.type}`, { defaultValue: i.type })}</Tag>
+        {i.channel ? (
+          <Tag color="blue" variant="filled">
+            {t(`channels.${i.channel}`, { defaultValue: i.channel })}
+          </Tag>
+        ) : null}
+        <Typography.Text type="secondary">{i.source.name ?? i.source.id}</Typography.Text>
+        <Tooltip title={fmtTime(i.occurredAt)}>
+          <Typography.Text type="secondary">· {fromNow(i.occurredAt)}</Typography.Text>
+        </Tooltip>
+      </div>
+      <Properties props={i.properties} />
+    </div>
+  );
+});
+
+/** The list itself, memoized: the panel's own re-renders (a page being fetched) skip it. */
+const TimelineList = memo(function TimelineList({ items }: { items: TimelineItem[] }) {
+  const entries = useMemo(() => items.map((i) => ({ key: i.id, color: colorFor(i), icon: iconFor(i), content: <TimelineEntry item={i} /> })), [items]);
+  return <Timeline className="customer-timeline" items={entries} />;
+});
 
 /** Every channel's events, newest first, loaded a page at a time as the list scrolls. */
 export function TimelinePanel({ customerId }: { customerId: string }) {
@@ -157,34 +186,7 @@ export function TimelinePanel({ customerId }: { customerId: string }) {
       {!timeline.isLoading && !timeline.error && items.length === 0 ? (
         <Empty image={Empty.PRESENTED_IMAGE_SIMPLE} description={type || event || channel ? t('timeline.noMatch') : t('timeline.empty')} />
       ) : null}
-      {items.length > 0 ? (
-        <Timeline
-          className="customer-timeline"
-          items={items.map((i) => ({
-            key: i.id,
-            color: colorFor(i),
-            icon: iconFor(i),
-            content: (
-              <div data-testid="timeline-item">
-                <div className="timeline-item-head">
-                  <Typography.Text strong>{i.event ?? t(`timeline.types.${i.type}`, { defaultValue: i.type })}</Typography.Text>
-                  <Tag variant="filled">{t(`timeline.types.${i.type}`, { defaultValue: i.type })}</Tag>
-                  {i.channel ? (
-                    <Tag color="blue" variant="filled">
-                      {t(`channels.${i.channel}`, { defaultValue: i.channel })}
-                    </Tag>
-                  ) : null}
-                  <Typography.Text type="secondary">{i.source.name ?? i.source.id}</Typography.Text>
-                  <Tooltip title={fmtTime(i.occurredAt)}>
-                    <Typography.Text type="secondary">· {fromNow(i.occurredAt)}</Typography.Text>
-                  </Tooltip>
-                </div>
-                <Properties props={i.properties} />
-              </div>
-            ),
-          }))}
-        />
-      ) : null}
+      {items.length > 0 ? <TimelineList items={items} /> : null}
       <div ref={sentinel} className="timeline-sentinel" />
       {hasNextPage ? (
         <Flex justify="center">
