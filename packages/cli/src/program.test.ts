@@ -17,6 +17,7 @@ describe('datong program', () => {
   it('reports a missing required option without touching any database', async () => {
     const r = await cli({}, ['import', 'x.jsonl']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("required option '--source <sourceId>' not specified");
+    expect(r.stderr).toContain('--source is required for a JSONL import');
+    expect(r.stderr).toContain('[VALIDATION_FAILED]');
   });
 });
