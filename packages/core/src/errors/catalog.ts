@@ -52,6 +52,8 @@ export const ERROR_CATALOG = {
   TAG_RULE_NOT_FOUND: { kind: 'not_found', title: 'Tag rule not found' },
   TAG_INVALID: { kind: 'invalid', title: 'Tag name is not valid' },
   TAG_RULE_INVALID: { kind: 'invalid', title: 'Tag rule definition is not valid' },
+  SEGMENT_NOT_FOUND: { kind: 'not_found', title: 'Segment not found' },
+  SEGMENT_INVALID: { kind: 'invalid', title: 'Segment definition is not valid' },
   WEBHOOK_NOT_FOUND: { kind: 'not_found', title: 'Webhook subscription not found' },
   WEBHOOK_DELIVERY_NOT_FOUND: { kind: 'not_found', title: 'Webhook delivery not found' },
   WEBHOOK_URL_INVALID: { kind: 'invalid', title: 'Webhook URL is not valid' },
