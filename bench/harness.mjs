@@ -137,7 +137,13 @@ export async function startChild(name, file, childEnv, execArgv = []) {
     const timer = setTimeout(() => reject(new Error(`${name} did not start in 180 s. stderr:\n${stderr.slice(-3000)}`)), 180_000);
     proc.stdout.on('data', (d) => {
       out += d.toString();
-      const nl = out.indexOf('\n');
+      let nl = out.indexOf('\n');
+      // Log lines the server writes before its first line (pino records: numeric level and time) are logs.
+      while (nl >= 0 && isLogRecord(out.slice(0, nl))) {
+        onLogLine(out.slice(0, nl));
+        out = out.slice(nl + 1);
+        nl = out.indexOf('\n');
+      }
       if (nl >= 0 && child.info === null) {
         clearTimeout(timer);
         try {
@@ -163,6 +169,15 @@ export async function startChild(name, file, childEnv, execArgv = []) {
     });
   });
   return child;
+}
+
+function isLogRecord(line) {
+  try {
+    const rec = JSON.parse(line);
+    return typeof rec === 'object' && rec !== null && typeof rec.level === 'number' && 'time' in rec;
+  } catch {
+    return false;
+  }
 }
 
 /** Installs (if needed) and starts a throwaway cluster on 127.0.0.1; returns its URL. */

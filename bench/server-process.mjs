@@ -199,6 +199,11 @@ const commands = {
     await db.exec('VACUUM (ANALYZE) customers, customer_identities');
     return { n, loadMs, vacuumAnalyzeMs: performance.now() - t1 };
   },
+  /** The console benchmark's customers, tags, orders and one customer with a long timeline (bench/console-seed.mjs). */
+  async seedConsole(args) {
+    const { seedConsole } = await import('./console-seed.mjs');
+    return seedConsole({ db, deps, tenantId }, args);
+  },
   /** CPU profile of this process for one phase (node:inspector; same format as --cpu-prof). */
   async profileStart() {
     inspectorSession ??= new inspector.Session();
