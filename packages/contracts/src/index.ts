@@ -148,6 +148,7 @@ export const ExportQuery = Type.Object({
   format: Type.Union([Type.Literal('csv'), Type.Literal('xlsx')], { default: 'csv' }),
   q: Type.Optional(Type.String({ maxLength: 200 })),
   tag: Type.Optional(Type.String({ maxLength: 64 })),
+  segment: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Members of this segment only' })),
 });
 
 // Console access (issue 3, C13): sign-in, users, roles, teams, audit log.
@@ -739,4 +740,42 @@ export const ReconcileReport = Type.Object({
   missingCount: Type.Integer(),
   differentCount: Type.Integer(),
 });
+
+// Segments (C3): rule trees over attributes, tags and event aggregates, with stored members.
+
+const SegmentConditionSchema = Type.Unknown({
+  description:
+    'The rule-tag grammar (event_count, total_spend, order_count, days_since_last_order, first_channel; {all: [...]} / {any: [...]}) plus ' +
+    'has_tag {tag} (on any merged record of the customer, unexpired) and trait {key, op: eq|neq|exists|in|gte|lte, value} over the merged profile ' +
+    '(key may be a dotted path; in takes a list; neq also matches customers without the trait).',
+});
+/** Create a segment: its members are computed over the whole tenant before the answer. */
+export const SegmentCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 120 }),
+    description: Type.Optional(Type.Union([Type.String({ maxLength: 500 }), Type.Null()])),
+    condition: SegmentConditionSchema,
+  },
+  { additionalProperties: false },
+);
+export const SegmentUpdate = Type.Partial(SegmentCreate, { additionalProperties: false });
+export const Segment = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  condition: Type.Unknown(),
+  timeDependent: Type.Boolean({ description: 'Recomputed periodically (time windows, days since, expiring tags)' }),
+  memberCount: Type.Integer({ description: 'Root customers in the segment (a merged customer once), whatever the caller’s data scope' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+  recomputedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export const SegmentPreviewBody = Type.Object({ condition: SegmentConditionSchema }, { additionalProperties: false });
+export const SegmentPreview = Type.Object({
+  count: Type.Integer({ description: 'Customers (merged ones once) the condition matches now, over the whole tenant' }),
+  total: Type.Integer({ description: 'Customers of the tenant' }),
+  sample: Type.Array(CustomerSummary, { description: "A few matching customers in the caller's data scope, masked like the customers list" }),
+});
+export const SegmentRecomputeResult = Type.Object({ count: Type.Integer(), added: Type.Integer(), removed: Type.Integer() });
+export const SegmentMember = Type.Intersect([CustomerSummary, Type.Object({ addedAt: Type.String({ format: 'date-time' }) })]);
 export * from './imports.js';

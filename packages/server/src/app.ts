@@ -27,6 +27,7 @@ import { mappingsRoutes } from './routes/v1/mappings.routes.js';
 import { monitorRoutes } from './routes/v1/monitor.routes.js';
 import { importsRoutes } from './routes/v1/imports.routes.js';
 import { systemRoutes } from './routes/system.routes.js';
+import { segmentsRoutes } from './routes/v1/segments.routes.js';
 import { tagsRoutes } from './routes/v1/tags.routes.js';
 import { webhooksRoutes } from './routes/v1/webhooks.routes.js';
 import type { ServerDeps } from './usecases/context.js';
@@ -135,6 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   ingestRoutes(app, opts);
   customersRoutes(app, opts);
   tagsRoutes(app, opts);
+  segmentsRoutes(app, opts);
   webhooksRoutes(app, opts);
   adminRoutes(app, opts, authenticator);
   const commerce = opts.commerce ?? new CommerceConnectors(opts);

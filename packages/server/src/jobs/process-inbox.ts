@@ -17,6 +17,7 @@ import { newId } from '../ids.js';
 import type { Keyring } from '../security/keys.js';
 import type { ServerDeps } from '../usecases/context.js';
 import { writeOutbox, type DomainEvent } from '../usecases/outbox.js';
+import { applySegments, dropMergedMembers, segmentsTriggeredBy } from '../usecases/segments.js';
 import { applyRules, rulesTriggeredBy } from '../usecases/tag-rules.js';
 import { tenantConfig } from '../usecases/tenant-config.js';
 
@@ -522,10 +523,25 @@ export async function processTenantMessages(
 
   // Rule tags, incrementally, for the customers whose events could change them.
   const triggered = rulesTriggeredBy(config.tagRules, eventNames, pending.length > 0);
+  const changedTags = new Set<string>();
   if (triggered.length > 0) {
     const roots = [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))];
     const outcome = await applyRules(q, tenantId, triggered, roots, now);
     for (const e of outcome.events) if (wanted.has(e.type)) outbox.push(e);
+    for (const e of outcome.events) changedTags.add(String(e.payload['tag']));
+  }
+  // Segments, incrementally: merged-away roots leave them, and this batch's roots are re-decided
+  // for the segments its events, traits and rule-tag changes can move (every segment after a merge).
+  if (config.segments.length > 0) {
+    if (merges.length > 0) await dropMergedMembers(q, tenantId, merges.map((m) => m.from));
+    const segs = segmentsTriggeredBy(config.segments, {
+      events: eventNames,
+      anyMessage: pending.length > 0,
+      traits: traitOps.length > 0,
+      tags: changedTags,
+      all: merges.length > 0,
+    });
+    if (segs.length > 0) await applySegments(q, tenantId, segs, [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))], now);
   }
   await writeOutbox(q, tenantId, outbox, now);
   return { processed: processedInbox.length, quarantined: quarantinedInbox.length };

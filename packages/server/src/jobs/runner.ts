@@ -1,6 +1,7 @@
 import type { Metrics } from '../observability/metrics.js';
 import type { ServerDeps } from '../usecases/context.js';
 import { recomputeTimeDependentRules } from '../usecases/recompute.js';
+import { recomputeTimeDependentSegments } from '../usecases/segments.js';
 import type { CommerceConnectors } from '../connectors/commerce.js';
 import { fetchMissingOrderDetails } from './commerce-details.js';
 import { commercePollStep } from './commerce-poll.js';
@@ -74,6 +75,7 @@ export class Runner {
       this.#timers.push(t);
     };
     every(this.#opts.tagRecomputeMs, 'tag_recompute', () => recomputeTimeDependentRules(this.#deps));
+    every(this.#opts.tagRecomputeMs, 'segment_recompute', () => recomputeTimeDependentSegments(this.#deps));
     every(3_600_000, 'retention', () => this.retention());
     // Statistics: PGlite runs no autovacuum/autoanalyze at all, and PostgreSQL's autoanalyze lags
     // behind a fast-growing table by minutes. Until a table is analyzed the planner takes

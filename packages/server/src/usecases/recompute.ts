@@ -1,6 +1,7 @@
 import { DatongError, type RuleCondition } from '@datong/core';
 import type { ServerDeps } from './context.js';
 import { subscribedTypes, writeOutbox } from './outbox.js';
+import { refreshSegments } from './segments.js';
 import { applyRules, type StoredRule } from './tag-rules.js';
 
 const CHUNK = 1000;
@@ -32,6 +33,8 @@ export async function recomputeRule(deps: ServerDeps, tenantId: string, ruleId: 
       const outcome = await applyRules(q, tenantId, [rule], roots, now);
       const wanted = await subscribedTypes(q, tenantId);
       await writeOutbox(q, tenantId, outcome.events.filter((e) => wanted.has(e.type)), now);
+      // Segments on this tag follow the roots that gained or lost it.
+      await refreshSegments(q, tenantId, [...new Set(outcome.events.map((e) => String(e.payload['customerId'])))], { tags: [rule.tag] }, now);
       total.evaluated += outcome.evaluated;
       total.added += outcome.added;
       total.removed += outcome.removed;

@@ -43,8 +43,11 @@ export function leafDefault(leaf: LeafCondition): LeafValue {
       return 0;
     case 'total_spend':
       return 0n;
+    case 'has_tag':
+      return 0;
     case 'days_since_last_order':
     case 'first_channel':
+    case 'trait':
       return null;
   }
 }
@@ -54,7 +57,7 @@ export function leafDefault(leaf: LeafCondition): LeafValue {
  * statement. With `'all'`, every root of the tenant that has a matching event, without
  * passing the roots in: roots missing from the answer hold `leafDefault(leaf)`.
  */
-async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, roots: readonly string[] | 'all', now: Date): Promise<Map<string, LeafValue>> {
+export async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, roots: readonly string[] | 'all', now: Date): Promise<Map<string, LeafValue>> {
   const out = new Map<string, LeafValue>();
   const params: unknown[] = [tenantId];
   let base = `FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
@@ -63,6 +66,30 @@ async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, r
     params.push(roots);
     base += ` AND c.root_id = ANY($2::text[])`;
     for (const root of roots) out.set(root, leafDefault(leaf));
+  }
+  // Segment-only leaves read tags and profiles, not events.
+  if (leaf.type === 'has_tag') {
+    params.push(leaf.tag, now.toISOString());
+    const r = await q.query<{ root: string; v: number }>(
+      `SELECT c.root_id AS root, count(*)::int AS v FROM customer_tags t JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
+       WHERE t.tenant_id = $1${roots !== 'all' ? ' AND c.root_id = ANY($2::text[])' : ''}
+         AND t.tag = $${params.length - 1} AND (t.expires_at IS NULL OR t.expires_at > $${params.length}::timestamptz)
+       GROUP BY c.root_id`,
+      params,
+    );
+    for (const row of r.rows) out.set(row.root, row.v);
+    return out;
+  }
+  if (leaf.type === 'trait') {
+    params.push(leaf.key.split('.'));
+    const path = `c.traits #> $${params.length}::text[]`;
+    const r = await q.query<{ root: string; v: unknown }>(
+      `SELECT c.id AS root, ${path} AS v FROM customers c
+       WHERE c.tenant_id = $1 AND c.merged_into IS NULL${roots !== 'all' ? ' AND c.id = ANY($2::text[])' : ''} AND ${path} IS NOT NULL`,
+      params,
+    );
+    for (const row of r.rows) out.set(row.root, { trait: row.v });
+    return out;
   }
   const since = (days: number | undefined): string => {
     if (days === undefined) return '';
@@ -126,6 +153,8 @@ export interface ConditionMatches {
   readonly matchedWithValues: readonly string[];
   /** Whether a root with no value for any leaf matches (then most roots may match). */
   readonly defaultsMatch: boolean;
+  /** Roots with some leaf value of their own that do not match (segments: every other root matches when `defaultsMatch`). */
+  readonly unmatchedWithValues: readonly string[];
 }
 
 /**
@@ -144,8 +173,10 @@ export async function matchCondition(q: Queryable, tenantId: string, condition: 
   const withValues = new Set<string>();
   for (const m of values) for (const root of m.keys()) withValues.add(root);
   const matchedWithValues: string[] = [];
+  const unmatchedWithValues: string[] = [];
   for (const root of withValues) {
     if (evaluateCondition(condition, values.map((m, i) => (m.has(root) ? (m.get(root) ?? null) : (defaults[i] ?? null))))) matchedWithValues.push(root);
+    else unmatchedWithValues.push(root);
   }
   const r = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM customers WHERE tenant_id = $1 AND merged_into IS NULL', [tenantId]);
   const total = r.rows[0]?.n ?? 0;
@@ -154,6 +185,7 @@ export async function matchCondition(q: Queryable, tenantId: string, condition: 
     count: matchedWithValues.length + (defaultsMatch ? Math.max(0, total - withValues.size) : 0),
     total,
     matchedWithValues,
+    unmatchedWithValues,
     defaultsMatch,
     isMatch: (root) => (withValues.has(root) ? matchedSet.has(root) : defaultsMatch),
   };

@@ -2,6 +2,7 @@ import { DatongError } from '@datong/core';
 import type { Queryable } from '../db/client.js';
 import { subscribedTypes, writeOutbox, type DomainEvent } from './outbox.js';
 import { rootOf } from './customers.js';
+import { refreshSegments } from './segments.js';
 import { applyRules, loadEnabledRules } from './tag-rules.js';
 
 /** Recomputes a root's merged profile from its members' own traits (older first, newer wins). */
@@ -90,6 +91,8 @@ export async function unmerge(
   }
   const outcome = await applyRules(q, tenantId, await loadEnabledRules(q, tenantId), [rootId, merge.from_customer_id], now);
   for (const e of outcome.events) if (wanted.has(e.type)) events.push(e);
+  // Both profiles were rebuilt: every segment is re-decided for both roots.
+  await refreshSegments(q, tenantId, [rootId, merge.from_customer_id], { all: true }, now);
   await writeOutbox(q, tenantId, events, now);
   return { customerId: rootId, restoredCustomerId: merge.from_customer_id, mergeId: merge.id, movedCustomerIds: moved };
 }

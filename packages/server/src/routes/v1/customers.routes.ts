@@ -26,6 +26,7 @@ import { contactsOf, SUMMARY_COLUMNS, summaryOut, traitString, type SummaryRow }
 import { maskCustomerFor, masksPii, maskPropertiesFor, scopeCondition, scopeOf, visibleRoot } from '../../usecases/customer-access.js';
 import { loadCustomer, lookupCustomerId, lookupIdentifier, membersOf, rootOf } from '../../usecases/customers.js';
 import { subscribedTypes, writeOutbox } from '../../usecases/outbox.js';
+import { refreshSegments } from '../../usecases/segments.js';
 import { unmerge } from '../../usecases/unmerge.js';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
@@ -51,8 +52,13 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const { db, keyring } = deps;
 
   /** Root customers matching the search, in the caller's data scope (a SQL condition, so pages stay full). */
-  const searchPage = async (auth: AuthContext, query: { q?: string | undefined; tag?: string | undefined }, cursor: string | undefined, limit: number) => {
-    const { q, tag } = query;
+  const searchPage = async (
+    auth: AuthContext,
+    query: { q?: string | undefined; tag?: string | undefined; segment?: string | undefined },
+    cursor: string | undefined,
+    limit: number,
+  ) => {
+    const { q, tag, segment } = query;
     const params: unknown[] = [auth.tenantId];
     const where: string[] = ['c.tenant_id = $1', 'c.merged_into IS NULL'];
     if (q && q.trim() !== '') {
@@ -93,6 +99,10 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
                   WHERE t.tenant_id = c.tenant_id AND m.root_id = c.id AND t.tag = $${params.length - 1}
                     AND (t.expires_at IS NULL OR t.expires_at > $${params.length}::timestamptz))`);
     }
+    if (segment) {
+      params.push(segment);
+      where.push(`EXISTS (SELECT 1 FROM segment_members s WHERE s.tenant_id = c.tenant_id AND s.segment_id = $${params.length} AND s.customer_id = c.id)`);
+    }
     const scope = scopeCondition(scopeOf(auth), params);
     if (scope) where.push(scope);
     const order = keysetPage(params, where, cursor, limit, 'c.created_at', 'c.id');
@@ -103,6 +113,12 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     );
     const contacts = await contactsOf(db, keyring, auth.tenantId, r.rows.slice(0, limit).map((c) => c.id));
     return toPage(r.rows, limit, (c) => summaryOut(c, contacts), (c) => [c.created_at, c.id]);
+  };
+
+  /** A segment filter names a segment of the tenant (404 otherwise, not an empty list). */
+  const requireSegment = async (tenantId: string, id: string): Promise<void> => {
+    const r = await db.query('SELECT 1 FROM segments WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+    if (r.rows.length === 0) throw new DatongError('SEGMENT_NOT_FOUND', `No segment ${id}`);
   };
 
   /** Customers out of the caller's scope answer as missing ones; API keys and "all" scopes skip the check. */
@@ -116,12 +132,13 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       config: { auth: 'apiKey:read', permission: 'customers.read' },
       schema: {
         tags: ['customers'],
-        summary: 'Search customers by name, phone, email, identifier or tag',
+        summary: 'Search customers by name, phone, email, identifier, tag or segment',
         description: "Only customers in the caller's data scope; personal values masked for roles that mask them.",
         security: [{ apiKey: [] }],
         querystring: Type.Object({
           q: Type.Optional(Type.String({ maxLength: 200, description: 'Name prefix, phone, email, any identifier value, or a customer id' })),
           tag: Type.Optional(Type.String({ maxLength: 64 })),
+          segment: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Members of this segment only' })),
           ...CursorQuery,
         }),
         response: { 200: Page(CustomerSummary), ...errors },
@@ -129,11 +146,17 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     },
     async (req) => {
       const auth = authOf(req.auth);
-      const { q, tag, cursor, limit = 50 } = req.query as { q?: string; tag?: string; cursor?: string; limit?: number };
-      const page = await searchPage(auth, { q, tag }, cursor, limit);
+      const { q, tag, segment, cursor, limit = 50 } = req.query as { q?: string; tag?: string; segment?: string; cursor?: string; limit?: number };
+      if (segment) await requireSegment(auth.tenantId, segment);
+      const page = await searchPage(auth, { q, tag, segment }, cursor, limit);
       if (page.data.length > 0) {
         const kind = queryKind(q);
-        await auditAction(db, deps.clock, req, 'customer.search', 'customer', null, { results: page.data.map((c) => c.id), ...(kind ? { query: kind } : {}), ...(tag ? { tag } : {}) });
+        await auditAction(db, deps.clock, req, 'customer.search', 'customer', null, {
+          results: page.data.map((c) => c.id),
+          ...(kind ? { query: kind } : {}),
+          ...(tag ? { tag } : {}),
+          ...(segment ? { segment } : {}),
+        });
       }
       return { data: page.data.map((c) => maskCustomerFor(auth, c)), nextCursor: page.nextCursor };
     },
@@ -165,15 +188,16 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
     },
     async (req, reply) => {
       const auth = authOf(req.auth);
-      const { format = 'csv', q, tag } = req.query as { format?: 'csv' | 'xlsx'; q?: string; tag?: string };
+      const { format = 'csv', q, tag, segment } = req.query as { format?: 'csv' | 'xlsx'; q?: string; tag?: string; segment?: string };
       if (tag) canonicalTagName(tag);
+      if (segment) await requireSegment(auth.tenantId, segment);
       const kind = queryKind(q);
-      await auditAction(db, deps.clock, req, 'customer.export', 'customer', null, { format, ...(kind ? { query: kind } : {}), ...(tag ? { tag } : {}) });
+      await auditAction(db, deps.clock, req, 'customer.export', 'customer', null, { format, ...(kind ? { query: kind } : {}), ...(tag ? { tag } : {}), ...(segment ? { segment } : {}) });
       const mask = masksPii(auth);
       const rows = async function* (): AsyncGenerator<string[]> {
         let cursor: string | undefined;
         do {
-          const page = await searchPage(auth, { q, tag }, cursor, EXPORT_PAGE);
+          const page = await searchPage(auth, { q, tag, segment }, cursor, EXPORT_PAGE);
           for (const c of page.data) {
             const phone = c.phone ?? '';
             const email = c.email ?? '';
@@ -405,6 +429,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
           if (wanted.has('tag.added')) {
             await writeOutbox(q, auth.tenantId, added.map((tag) => ({ type: 'tag.added', payload: { customerId: rootId, tag, source: 'manual' } })), now);
           }
+          await refreshSegments(q, auth.tenantId, [rootId], { tags: added }, now);
         }
         return { customerId: rootId, added, removed: [] };
       });
@@ -422,6 +447,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
         [tenantId, rootId, names],
       );
       const removed = [...new Set(r.rows.map((x) => x.tag))];
+      if (removed.length > 0) await refreshSegments(q, tenantId, [rootId], { tags: removed }, now);
       const wanted = await subscribedTypes(q, tenantId);
       if (removed.length > 0 && wanted.has('tag.removed')) {
         await writeOutbox(q, tenantId, removed.map((tag) => ({ type: 'tag.removed', payload: { customerId: rootId, tag, source: 'manual' } })), now);
