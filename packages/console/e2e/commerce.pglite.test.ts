@@ -196,6 +196,7 @@ describe('the e-commerce connectors in the console', { timeout: 180_000 }, () =>
 
     await page.getByRole('tab', { name: '运行设置' }).click();
     await page.getByTestId('fallback-after').fill('600');
+    await screenshot(page, 'commerce-07-settings');
     await page.getByTestId('settings-save').click();
     await expect.poll(() => page.locator('.ant-message').textContent()).toContain('设置已保存');
     const saved = await server.api<{ commerce: { settings: { fallbackAfterMs: number } } }>('GET', `/v1/connectors/${connectorId}`);
@@ -207,6 +208,32 @@ describe('the e-commerce connectors in the console', { timeout: 180_000 }, () =>
     // The one order on the fake platform is the one Datong stored from the push.
     await expect.poll(() => page.getByTestId('reconcile-report').textContent()).toContain('平台的订单与 Datong 一致');
     await screenshot(page, 'commerce-06-reconcile');
+  });
+
+  it('tells a Taobao merchant, in English, that nothing is pasted and which TMC topics to subscribe to', async () => {
+    await page.goto('/connectors');
+    await page.getByTestId('language-switch').getByText('EN').click();
+    await expect.poll(() => page.locator('.page-title').textContent()).toBe('Connectors');
+    await page.getByTestId('add-connector').first().click();
+    await page.getByTestId('platform-taobao').click();
+    await expect.poll(() => page.getByTestId('commerce-form').textContent()).toContain('App management');
+    expect(await page.getByTestId('field-sessionKey').getAttribute('type')).toBe('password');
+    await page.getByTestId('field-appKey').fill('12345678');
+    await page.getByTestId('field-appSecret').fill('e2e-taobao-secret');
+    await page.getByTestId('field-sessionKey').fill('e2e-taobao-session');
+    // Nothing listens there: the connector's TMC pulls fail fast instead of reaching Taobao.
+    await page.getByTestId('field-apiBase').fill('http://127.0.0.1:9/router/rest');
+    await page.getByTestId('create-connector').click();
+    await page.getByTestId('tmc-topics').waitFor();
+    expect(await page.getByTestId('tmc-topics').textContent()).toContain('taobao_trade_TradeBuyerPay');
+    expect(await page.getByTestId('setup-instructions').textContent()).toContain('There is nothing to paste');
+    expect(await page.getByTestId('webhook-url').count()).toBe(0);
+    await screenshot(page, 'commerce-08-wizard-taobao-en');
+    await page.locator('.ant-modal-close').click();
+    const list = await server.api<{ data: { id: string; platform: string }[] }>('GET', '/v1/connectors');
+    for (const c of list.data.filter((x) => x.platform === 'taobao')) await server.api('DELETE', `/v1/connectors/${c.id}`);
+    await page.getByTestId('language-switch').getByText('中文').click();
+    await expect.poll(() => page.locator('.page-title').textContent()).toBe('连接器');
     expect(problems).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import { get, post } from '../../../api/client';
 import type { Connector } from '../../../api/types';
 import { ProblemAlert } from '../../../components/ProblemAlert';
 import { ConnectionTest, PlatformMark, SetupInstructions } from './common';
-import { buildConfig, FIELD_RULES, PLATFORM_SPECS, type CommercePlatform } from './platforms';
+import { buildConfig, FIELD_RULES, isApiBase, PLATFORM_SPECS, type CommercePlatform } from './platforms';
 import type { ConnectorDetail } from './types';
 
 /**
@@ -80,7 +80,7 @@ export function CommerceSetup({
         name="apiBase"
         label={t('commerce.apiBase')}
         extra={t('commerce.apiBaseHint', { url: spec.defaultApiBase })}
-        rules={[{ type: 'url', message: t('commerce.apiBase') }]}
+        rules={[{ validator: (_r, v?: string) => (isApiBase(v) ? Promise.resolve() : Promise.reject(new Error(t('commerce.apiBaseRule')))) }]}
       >
         <Input className="mono" placeholder={spec.defaultApiBase} data-testid="field-apiBase" />
       </Form.Item>

@@ -236,7 +236,7 @@ function ReconcilePanel({ connectorId }: { connectorId: string }) {
       <ProblemAlert error={run.error} />
       {r ? (
         <Flex vertical gap={16} data-testid="reconcile-report">
-          <Row gutter={16}>
+          <Row gutter={[16, 16]}>
             {(
               [
                 ['platformOrders', r.platformOrders],
@@ -246,7 +246,7 @@ function ReconcilePanel({ connectorId }: { connectorId: string }) {
                 ['backfilled', r.backfilled],
               ] as const
             ).map(([k, v]) => (
-              <Col key={k} xs={12} md={4}>
+              <Col key={k} flex="1 1 150px">
                 <Card size="small" className="stat-card">
                   <Statistic title={t(`commerce.rec.${k}`)} value={v} valueStyle={(k === 'missing' || k === 'different') && v > 0 ? { color: '#d4380d' } : undefined} />
                 </Card>

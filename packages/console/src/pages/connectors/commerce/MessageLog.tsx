@@ -44,16 +44,16 @@ function Summary({ m }: { m: ConnectorMessage }) {
   const { t } = useTranslation();
   if (m.error) {
     return (
-      <Typography.Text type="danger" className="log-error">
-        {m.error}
-        {m.errorCode ? <span className="problem-code"> · {m.errorCode}</span> : null}
-      </Typography.Text>
+      <Flex vertical className="log-summary">
+        <Typography.Text type="danger">{m.error}</Typography.Text>
+        {m.errorCode ? <span className="problem-code">{m.errorCode}</span> : null}
+      </Flex>
     );
   }
   const items = summarizeResult(m.result);
   if (items.length === 0) return <span className="muted">{t('commerce.sum.none')}</span>;
   return (
-    <Flex vertical gap={2}>
+    <Flex vertical gap={2} className="log-summary">
       {items.map((item, i) => (
         <SummaryLine key={i} item={item} />
       ))}
@@ -153,11 +153,12 @@ export function MessageLog({ connectorId, canReplay }: { connectorId: string; ca
         }}
         columns={[
           { title: t('commerce.log.receivedAt'), dataIndex: 'receivedAt', width: 170, render: fmtTime },
-          { title: t('commerce.log.type'), dataIndex: 'type', width: 220, render: (v: string) => <span className="mono">{v}</span> },
+          { title: t('commerce.log.type'), dataIndex: 'type', width: 210, render: (v: string) => <span className="mono">{v}</span> },
           { title: t('commerce.log.channel'), dataIndex: 'channel', width: 80, render: (v: string) => t(`commerce.channel.${v}`, { defaultValue: v }) },
           { title: t('commerce.log.verification'), dataIndex: 'verification', width: 90, render: (v: Verification) => <VerificationTag v={v} /> },
           { title: t('commerce.log.status'), dataIndex: 'status', width: 100, render: (v: MessageStatus) => <StatusTag status={v} /> },
-          { title: t('commerce.log.summary'), key: 'summary', render: (_v, m) => <Summary m={m} /> },
+          // Wraps instead of widening the table: errors and order ids can be long.
+          { title: t('commerce.log.summary'), key: 'summary', width: 420, render: (_v, m) => <Summary m={m} /> },
         ]}
       />
       <CursorPager pager={pager} nextCursor={list.data?.nextCursor} count={data.length} loading={list.isFetching} />

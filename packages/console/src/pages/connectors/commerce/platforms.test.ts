@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildConfig, isLocalUrl, PLATFORM_SPECS } from './platforms';
+import { buildConfig, isApiBase, isLocalUrl, PLATFORM_SPECS } from './platforms';
 import { summarizeResult } from './summary';
 
 describe('buildConfig', () => {
@@ -19,6 +19,18 @@ describe('buildConfig', () => {
   it('marks the secrets of every platform as secret', () => {
     const secrets = Object.fromEntries(Object.values(PLATFORM_SPECS).map((s) => [s.platform, s.fields.filter((f) => f.secret).map((f) => f.key)]));
     expect(secrets).toEqual({ youzan: ['clientSecret'], taobao: ['appSecret', 'sessionKey'], doudian: ['appSecret'], meituan: ['appSecret'] });
+  });
+});
+
+describe('isApiBase', () => {
+  it('accepts what the connector config schemas accept: empty, or an absolute http(s) URL on any port', () => {
+    expect(isApiBase(undefined)).toBe(true);
+    expect(isApiBase(' ')).toBe(true);
+    expect(isApiBase('http://127.0.0.1:9/router/rest')).toBe(true);
+    expect(isApiBase('https://gw.example.com')).toBe(true);
+    expect(isApiBase('ftp://gw.example.com')).toBe(false);
+    expect(isApiBase('https://gw.example.com/?a=1')).toBe(false);
+    expect(isApiBase('gw.example.com')).toBe(false);
   });
 });
 

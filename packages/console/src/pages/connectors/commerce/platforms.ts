@@ -126,6 +126,18 @@ export function buildConfig(platform: CommercePlatform, values: Record<string, u
   return out;
 }
 
+/** An optional API base as the connectors' config accepts it: empty, or an absolute http(s) URL without query or credentials. */
+export function isApiBase(value: string | undefined): boolean {
+  const v = value?.trim() ?? '';
+  if (v === '') return true;
+  try {
+    const url = new URL(v);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
 /** A webhook URL no platform can reach (DATONG_PUBLIC_URL not set). */
 export function isLocalUrl(url: string): boolean {
   try {
