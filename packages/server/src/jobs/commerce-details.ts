@@ -3,8 +3,10 @@ import type { CommerceConnectors } from '../connectors/commerce.js';
 import { fetchedOrderMessageId, storeConnectorMessages } from '../usecases/connector-messages.js';
 import type { ServerDeps } from '../usecases/context.js';
 
-/** Fetches per step at most this many orders. */
-const DETAILS_PER_STEP = 20;
+/** Claims per step at most this many orders (the loop goes on at once while there are more). */
+export const DETAILS_PER_STEP = 50;
+/** Platform calls in flight at once. */
+const FETCH_CONCURRENCY = 5;
 /** After this many attempts (30 s, 2 min, 8 min, … then hourly) an order waits for polling or reconciliation to bring its details. */
 const MAX_DETAIL_ATTEMPTS = 12;
 
@@ -37,14 +39,19 @@ export async function fetchMissingOrderDetails(deps: ServerDeps, commerce: Comme
     [now.toISOString(), limit, MAX_DETAIL_ATTEMPTS],
   );
   const result: DetailsResult = { claimed: due.rows.length, fetched: 0, failed: 0 };
-  for (const row of due.rows) {
+  // A few calls at a time; each connector's token bucket still paces its own platform.
+  const queue = [...due.rows];
+  const worker = async (): Promise<void> => {
+    for (let row = queue.shift(); row; row = queue.shift()) await fetchOne(row);
+  };
+  const fetchOne = async (row: { tenant_id: string; connector_id: string; order_id: string; details_attempts: number }): Promise<void> => {
     const c = await commerce.load(deps.db, row.tenant_id, row.connector_id);
-    if (!c || !c.enabled) continue;
+    if (!c || !c.enabled) return;
     const handle = commerce.client(c);
-    if (!handle.client.getOrder) continue;
+    if (!handle.client.getOrder) return;
     try {
       const order = await handle.client.getOrder(row.order_id);
-      if (!order) continue;
+      if (!order) return;
       const messageId = fetchedOrderMessageId('poll', order);
       await deps.db.tx((q) =>
         storeConnectorMessages(
@@ -74,7 +81,8 @@ export async function fetchMissingOrderDetails(deps: ServerDeps, commerce: Comme
       }
       deps.logger.warn({ err, event: 'commerce.order_details_failed', connectorId: c.id, attempts: row.details_attempts }, 'fetching an order from the platform failed; retried later');
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, queue.length) }, worker));
   if (result.fetched > 0) deps.kick();
   return result;
 }

@@ -3,7 +3,7 @@ import type { ServerDeps } from '../usecases/context.js';
 import { recomputeTimeDependentRules } from '../usecases/recompute.js';
 import { recomputeTimeDependentSegments } from '../usecases/segments.js';
 import type { CommerceConnectors } from '../connectors/commerce.js';
-import { fetchMissingOrderDetails } from './commerce-details.js';
+import { DETAILS_PER_STEP, fetchMissingOrderDetails } from './commerce-details.js';
 import { commercePollStep } from './commerce-poll.js';
 import { processConnectorMessages } from './process-connector-messages.js';
 import { processInboxBatch } from './process-inbox.js';
@@ -162,9 +162,10 @@ export class Runner {
         if (Date.now() - lastChannelStep < COMMERCE_CHANNEL_STEP_MS) return false;
         lastChannelStep = Date.now();
         await commercePollStep(this.#deps, commerce);
-        await fetchMissingOrderDetails(this.#deps, commerce);
         return false;
       }),
+      // Details of orders known only from status-only messages, fetched from the platform's order API.
+      this.#loop('order-details', async () => (await fetchMissingOrderDetails(this.#deps, commerce)).claimed >= DETAILS_PER_STEP),
     ];
   }
 
