@@ -279,6 +279,27 @@ describe('the web console', { timeout: 180_000 }, () => {
     await screenshot(admin, '12-tags');
   });
 
+  it('builds a segment with the form (an attribute leaf), previews it, and filters the customers by it', async () => {
+    await admin.goto('/segments');
+    await admin.getByTestId('new-segment').click();
+    await admin.getByTestId('segment-name').fill('上海客户');
+    await admin.getByTestId('rule-leaf-type').click();
+    await admin.locator('.ant-select-item-option', { hasText: '客户属性' }).click();
+    await admin.getByTestId('rule-trait-key').fill('city');
+    await admin.getByTestId('rule-trait-value').fill('上海');
+    // Only 李雷 lives in 上海.
+    await expect.poll(() => admin.getByTestId('rule-preview-count').getAttribute('data-count')).toBe('1');
+    await screenshot(admin, '25-segment-builder');
+    await admin.getByTestId('segment-save').click();
+    await expect.poll(() => admin.locator('.ant-table-row').filter({ hasText: '上海客户' }).count()).toBe(1);
+    const segments = await server.api<{ data: { id: string; memberCount: number; condition: unknown }[] }>('GET', '/v1/segments');
+    expect(segments.data[0]).toMatchObject({ memberCount: 1, condition: { type: 'trait', key: 'city', op: 'eq', value: '上海' } });
+    await screenshot(admin, '26-segments');
+    await admin.getByTestId('segment-members').first().click();
+    await expect.poll(() => admin.getByTestId('customer-link').allTextContents()).toEqual(['李雷']);
+    await expect.poll(() => admin.getByTestId('segment-filter').textContent()).toContain('上海客户');
+  });
+
   it('shows the other pages with their data and empty states, in Chinese and in English', async () => {
     await admin.goto('/monitor?tab=quarantine');
     await expect.poll(() => admin.locator('tbody').first().textContent()).toContain('traits.phone');

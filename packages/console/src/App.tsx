@@ -9,6 +9,7 @@ import { ConnectorsPage } from './pages/connectors/ConnectorsPage';
 import { Customer360 } from './pages/customers/Customer360';
 import { CustomersPage } from './pages/customers/CustomersPage';
 import { LoginPage } from './pages/Login';
+import { SegmentsPage } from './pages/segments/SegmentsPage';
 import { SettingsPage } from './pages/settings/SettingsPage';
 import { TagsPage } from './pages/tags/TagsPage';
 
@@ -70,6 +71,7 @@ export function App() {
         <Route path="/customers" element={<CustomersPage />} />
         <Route path="/customers/:id" element={<Customer360 />} />
         <Route path="/tags" element={<TagsPage />} />
+        <Route path="/segments" element={<SegmentsPage />} />
         <Route path="/connectors" element={<ConnectorsPage />} />
         <Route path="/connectors/:id" element={<ConnectorDetailPage />} />
         <Route

@@ -1,12 +1,13 @@
 // English. Typed after zh-CN: the compiler refuses a missing or extra key.
 import type { zhCN } from './zh-CN';
 import { commerceEn } from './commerce.en';
+import { segmentsEn } from './segments.en';
 
 type Catalog<T> = { [K in keyof T]: T[K] extends string ? string : Catalog<T[K]> };
 
 export const en: Catalog<typeof zhCN> = {
   app: { name: 'Datong', tagline: 'Customer data hub', footer: 'Datong · self-hosted customer data hub' },
-  nav: { customers: 'Customers', tags: 'Tags & rules', connectors: 'Connectors', monitor: 'Sync monitor', settings: 'Settings', collapse: 'Collapse menu', expand: 'Expand menu' },
+  nav: { customers: 'Customers', tags: 'Tags & rules', segments: 'Segments', connectors: 'Connectors', monitor: 'Sync monitor', settings: 'Settings', collapse: 'Collapse menu', expand: 'Expand menu' },
   common: {
     add: 'Add',
     apply: 'Apply',
@@ -100,6 +101,7 @@ export const en: Catalog<typeof zhCN> = {
     subtitle: 'Unified customers (OneID) across every channel',
     searchPlaceholder: 'Search name, phone, email or customer ID',
     filterTag: 'Filter by tag',
+    filterSegment: 'Filter by segment',
     columns: 'Columns',
     export: 'Export',
     exportCsv: 'Export CSV',
@@ -274,7 +276,13 @@ export const en: Catalog<typeof zhCN> = {
     and: ' and ',
     or: ' or ',
     withinDays: ' (last {{n}} days)',
-    leaf: { event_count: 'Event count', total_spend: 'Total spend', order_count: 'Order count', days_since_last_order: 'Days since last order', first_channel: 'First channel' },
+    leaf: { event_count: 'Event count', total_spend: 'Total spend', order_count: 'Order count', days_since_last_order: 'Days since last order', first_channel: 'First channel', has_tag: 'Has tag', trait: 'Attribute' },
+    traitKey: 'Attribute (e.g. city)',
+    traitValue: 'Value',
+    traitValues: 'Values',
+    traitOp: { eq: '=', neq: '≠', exists: 'is set', in: 'is one of', gte: '≥', lte: '≤' },
+    sHasTag: 'has tag “{{tag}}”',
+    sTrait: '{{key}} {{op}} {{value}}',
     sEventCount: '“{{event}}”{{where}} count {{op}} {{value}}{{within}}',
     sTotalSpend: 'spend {{op}} {{value}} {{currency}}{{within}}',
     sOrderCount: 'orders {{op}} {{value}}{{within}}',
@@ -282,6 +290,9 @@ export const en: Catalog<typeof zhCN> = {
     sFirstChannel: 'first channel is {{channels}}',
     err: {
       count: 'Enter a whole number, 0 or more',
+      tag: 'Enter a tag',
+      traitKey: 'Enter an attribute name',
+      traitValue: 'Enter a value',
       window: 'The window is 1 to 3650 days',
       event: 'Enter the event name',
       whereKey: 'The property name is empty',
@@ -568,4 +579,5 @@ export const en: Catalog<typeof zhCN> = {
   },
   notFound: { title: 'Page not found', body: 'This page does not exist or has moved.', home: 'Back to the start', noAccess: 'Your role opens no page yet: ask an administrator for permissions.' },
   commerce: commerceEn,
+  segments: segmentsEn,
 };

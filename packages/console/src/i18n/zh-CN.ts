@@ -1,8 +1,9 @@
 // 简体中文（默认语言）。Keys are shared with en.ts; i18n.test.ts checks that both have every key the code uses.
 import { commerceZhCN } from './commerce.zh-CN';
+import { segmentsZhCN } from './segments.zh-CN';
 export const zhCN = {
   app: { name: '打通 Datong', tagline: '客户数据中台', footer: 'Datong 打通 · 自托管客户数据中台' },
-  nav: { customers: '客户', tags: '标签与规则', connectors: '连接器', monitor: '同步监控', settings: '设置', collapse: '收起菜单', expand: '展开菜单' },
+  nav: { customers: '客户', tags: '标签与规则', segments: '客户分群', connectors: '连接器', monitor: '同步监控', settings: '设置', collapse: '收起菜单', expand: '展开菜单' },
   common: {
     add: '添加',
     apply: '应用',
@@ -96,6 +97,7 @@ export const zhCN = {
     subtitle: '所有渠道打通后的统一客户（OneID）',
     searchPlaceholder: '搜索姓名、手机号、邮箱或客户 ID',
     filterTag: '按标签筛选',
+    filterSegment: '按分群筛选',
     columns: '列设置',
     export: '导出',
     exportCsv: '导出 CSV',
@@ -270,7 +272,13 @@ export const zhCN = {
     and: ' 且 ',
     or: ' 或 ',
     withinDays: '（近 {{n}} 天）',
-    leaf: { event_count: '事件次数', total_spend: '累计消费', order_count: '订单数', days_since_last_order: '距上次下单天数', first_channel: '首次来源渠道' },
+    leaf: { event_count: '事件次数', total_spend: '累计消费', order_count: '订单数', days_since_last_order: '距上次下单天数', first_channel: '首次来源渠道', has_tag: '带有标签', trait: '客户属性' },
+    traitKey: '属性名（如 city）',
+    traitValue: '值',
+    traitValues: '可选值',
+    traitOp: { eq: '=', neq: '≠', exists: '已填写', in: '属于', gte: '≥', lte: '≤' },
+    sHasTag: '带有标签「{{tag}}」',
+    sTrait: '{{key}} {{op}} {{value}}',
     sEventCount: '「{{event}}」{{where}}次数 {{op}} {{value}}{{within}}',
     sTotalSpend: '累计消费 {{op}} {{value}} {{currency}}{{within}}',
     sOrderCount: '订单数 {{op}} {{value}}{{within}}',
@@ -278,6 +286,9 @@ export const zhCN = {
     sFirstChannel: '首次来源渠道为 {{channels}}',
     err: {
       count: '请填写不小于 0 的整数',
+      tag: '请填写标签',
+      traitKey: '请填写属性名',
+      traitValue: '请填写值',
       window: '时间范围为 1 到 3650 天',
       event: '请填写事件名称',
       whereKey: '属性名不能为空',
@@ -564,4 +575,5 @@ export const zhCN = {
   },
   notFound: { title: '页面不存在', body: '您访问的页面不存在或已被移动。', home: '返回首页', noAccess: '您的角色还没有可访问的页面，请联系管理员分配权限。' },
   commerce: commerceZhCN,
+  segments: segmentsZhCN,
 };

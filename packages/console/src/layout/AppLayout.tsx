@@ -1,5 +1,6 @@
 import {
   ApiOutlined,
+  ClusterOutlined,
   DownOutlined,
   GlobalOutlined,
   LockOutlined,
@@ -27,6 +28,7 @@ import { Logo } from './Logo';
 export const SECTIONS: readonly { key: string; any: readonly Permission[] }[] = [
   { key: '/customers', any: ['customers.read'] },
   { key: '/tags', any: ['tags.manage', 'customers.read'] },
+  { key: '/segments', any: ['tags.manage', 'customers.read'] },
   { key: '/connectors', any: ['connectors.manage'] },
   { key: '/monitor', any: ['monitor.read', 'webhooks.manage', 'quarantine.manage'] },
   { key: '/settings', any: ['settings.manage', 'users.manage', 'audit.read'] },
@@ -74,6 +76,7 @@ export function AppLayout() {
   const look: Record<string, { icon: React.ReactNode; label: string }> = {
     '/customers': { icon: <TeamOutlined />, label: t('nav.customers') },
     '/tags': { icon: <TagsOutlined />, label: t('nav.tags') },
+    '/segments': { icon: <ClusterOutlined />, label: t('nav.segments') },
     '/connectors': { icon: <ApiOutlined />, label: t('nav.connectors') },
     '/monitor': { icon: <MonitorOutlined />, label: t('nav.monitor') },
     '/settings': { icon: <SettingOutlined />, label: t('nav.settings') },

@@ -13,6 +13,7 @@ import { CursorPager, useCursorPages } from '../../components/CursorPager';
 import { displayName, fmtTime, fromNow, traitText } from '../../components/format';
 import { PageHeader } from '../../components/PageHeader';
 import { ProblemAlert, problemText } from '../../components/ProblemAlert';
+import type { Segment } from '../segments/SegmentsPage';
 
 const COLUMN_KEYS = ['name', 'phone', 'email', 'tags', 'owner', 'lastSeenAt', 'firstSeenAt', 'createdAt', 'id'] as const;
 type ColumnKey = (typeof COLUMN_KEYS)[number];
@@ -45,6 +46,7 @@ export function CustomersPage() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const tag = params.get('tag') ?? '';
+  const segment = params.get('segment') ?? '';
   const pager = useCursorPages(20);
   const [columns, setColumns] = useState<ColumnKey[]>(loadColumns);
   const [selected, setSelected] = useState<string[]>([]);
@@ -52,13 +54,14 @@ export function CustomersPage() {
   const [exporting, setExporting] = useState(false);
 
   const list = useQuery({
-    queryKey: ['customers', q, tag, pager.cursor, pager.size],
-    queryFn: ({ signal }) => get<Page<CustomerSummary>>('/v1/customers', { q, tag, cursor: pager.cursor, limit: pager.size }, signal),
+    queryKey: ['customers', q, tag, segment, pager.cursor, pager.size],
+    queryFn: ({ signal }) => get<Page<CustomerSummary>>('/v1/customers', { q, tag, segment, cursor: pager.cursor, limit: pager.size }, signal),
     placeholderData: keepPreviousData,
   });
   const tags = useQuery({ queryKey: ['tags'], queryFn: () => get<{ data: TagDefinition[] }>('/v1/tags') });
+  const segments = useQuery({ queryKey: ['segments'], queryFn: () => get<{ data: Segment[] }>('/v1/segments') });
 
-  const setFilter = (k: 'q' | 'tag', v: string) => {
+  const setFilter = (k: 'q' | 'tag' | 'segment', v: string) => {
     const next = new URLSearchParams(params);
     if (v) next.set(k, v);
     else next.delete(k);
@@ -75,7 +78,7 @@ export function CustomersPage() {
   const exportAs = async (format: 'csv' | 'xlsx') => {
     setExporting(true);
     try {
-      await download('/v1/customers/export', { format, q, tag }, `customers.${format}`);
+      await download('/v1/customers/export', { format, q, tag, segment }, `customers.${format}`);
       void message.success(t('customers.exported'));
     } catch (e) {
       void message.error(problemText(e, t('common.unknownError')));
@@ -135,7 +138,7 @@ export function CustomersPage() {
   );
 
   const data = list.data?.data ?? [];
-  const filtered = q !== '' || tag !== '';
+  const filtered = q !== '' || tag !== '' || segment !== '';
 
   return (
     <>
@@ -184,6 +187,18 @@ export function CustomersPage() {
               onChange={(v: string | undefined) => setFilter('tag', v ?? '')}
               options={(tags.data?.data ?? []).map((x) => ({ value: x.name, label: `${x.name} (${x.customers})` }))}
               loading={tags.isLoading}
+            />
+            <Select
+              allowClear
+              showSearch
+              optionFilterProp="label"
+              value={segment || undefined}
+              placeholder={t('customers.filterSegment')}
+              style={{ width: 220 }}
+              onChange={(v: string | undefined) => setFilter('segment', v ?? '')}
+              options={(segments.data?.data ?? []).map((x) => ({ value: x.id, label: `${x.name} (${x.memberCount})` }))}
+              loading={segments.isLoading}
+              data-testid="segment-filter"
             />
           </Space>
           <Space wrap>

@@ -1,13 +1,27 @@
 import { DeleteOutlined, PlusOutlined } from '@ant-design/icons';
 import { AutoComplete, Button, Flex, Input, InputNumber, Segmented, Select, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
-import { COMPARE_OPS, LEAF_TYPES, MAX_DEPTH, newGroup, newLeaf, OP_SYMBOLS, type GroupForm, type LeafForm, type LeafType, type Node, type WhereKind } from './rule-form';
+import { COMPARE_OPS, LEAF_TYPES, MAX_DEPTH, newGroup, newLeaf, OP_SYMBOLS, TRAIT_OPS, type GroupForm, type LeafForm, type LeafType, type Node, type TraitOp, type WhereKind } from './rule-form';
 
 export const COMMON_EVENTS = ['Order Completed', 'Order Refunded', 'Product Viewed', 'Product Added', 'Checkout Started', 'Coupon Applied', 'Signed Up', 'Page Viewed'];
 export const CHANNELS = ['miniprogram', 'web', 'wecom', 'tmall', 'taobao', 'youzan', 'douyin', 'doudian', 'meituan', 'server', 'crm'];
 const CURRENCIES = ['CNY', 'USD', 'HKD', 'EUR', 'JPY'];
 
-function LeafEditor({ leaf, onChange, onRemove, path, errors }: { leaf: LeafForm; onChange: (l: LeafForm) => void; onRemove: () => void; path: string; errors: string[] }) {
+function LeafEditor({
+  leaf,
+  onChange,
+  onRemove,
+  path,
+  errors,
+  leafTypes,
+}: {
+  leaf: LeafForm;
+  onChange: (l: LeafForm) => void;
+  onRemove: () => void;
+  path: string;
+  errors: string[];
+  leafTypes: readonly LeafType[];
+}) {
   const { t } = useTranslation();
   const set = (patch: Partial<LeafForm>) => onChange({ ...leaf, ...patch });
   const hasWindow = leaf.type === 'event_count' || leaf.type === 'total_spend' || leaf.type === 'order_count';
@@ -19,7 +33,7 @@ function LeafEditor({ leaf, onChange, onRemove, path, errors }: { leaf: LeafForm
           value={leaf.type}
           style={{ width: 170 }}
           onChange={(type) => onChange({ ...newLeaf(type), id: leaf.id })}
-          options={LEAF_TYPES.map((x) => ({ value: x, label: t(`rules.leaf.${x}`) }))}
+          options={leafTypes.map((x) => ({ value: x, label: t(`rules.leaf.${x}`) }))}
           data-testid="rule-leaf-type"
         />
         {leaf.type === 'event_count' ? (
@@ -43,6 +57,24 @@ function LeafEditor({ leaf, onChange, onRemove, path, errors }: { leaf: LeafForm
             options={CHANNELS.map((c) => ({ value: c, label: t(`channels.${c}`, { defaultValue: c }) }))}
           />
         ) : null}
+        {leaf.type === 'has_tag' ? <Input value={leaf.tag} style={{ width: 200 }} placeholder={t('rules.tag')} onChange={(e) => set({ tag: e.target.value })} data-testid="rule-has-tag" /> : null}
+        {leaf.type === 'trait' ? (
+          <>
+            <Input value={leaf.traitKey} style={{ width: 180 }} placeholder={t('rules.traitKey')} onChange={(e) => set({ traitKey: e.target.value })} data-testid="rule-trait-key" />
+            <Select<TraitOp>
+              value={leaf.traitOp}
+              style={{ width: 110 }}
+              onChange={(traitOp) => set({ traitOp })}
+              options={TRAIT_OPS.map((o) => ({ value: o, label: t(`rules.traitOp.${o}`) }))}
+              data-testid="rule-trait-op"
+            />
+            {leaf.traitOp === 'in' ? (
+              <Select mode="tags" value={leaf.traitValues} style={{ minWidth: 220 }} placeholder={t('rules.traitValues')} onChange={(v: string[]) => set({ traitValues: v })} open={false} />
+            ) : leaf.traitOp !== 'exists' ? (
+              <Input value={leaf.value} style={{ width: 160 }} placeholder={t('rules.traitValue')} onChange={(e) => set({ value: e.target.value })} data-testid="rule-trait-value" />
+            ) : null}
+          </>
+        ) : null}
         {hasWindow ? (
           <Flex align="center" gap={4}>
             <Typography.Text type="secondary">{t('rules.inLast')}</Typography.Text>
@@ -57,7 +89,7 @@ function LeafEditor({ leaf, onChange, onRemove, path, errors }: { leaf: LeafForm
             />
           </Flex>
         ) : null}
-        {leaf.type !== 'first_channel' ? (
+        {leaf.type !== 'first_channel' && leaf.type !== 'has_tag' && leaf.type !== 'trait' ? (
           <>
             <Select value={leaf.op} style={{ width: 80 }} onChange={(op) => set({ op })} options={COMPARE_OPS.map((o) => ({ value: o, label: OP_SYMBOLS[o] }))} />
             {leaf.type === 'total_spend' ? (
@@ -150,6 +182,7 @@ export function GroupEditor({
   depth = 1,
   path = '',
   errors,
+  leafTypes = LEAF_TYPES,
 }: {
   group: GroupForm;
   onChange: (g: GroupForm) => void;
@@ -157,6 +190,8 @@ export function GroupEditor({
   depth?: number;
   path?: string;
   errors: string[];
+  /** The leaves offered (rule tags: LEAF_TYPES; segments: SEGMENT_LEAF_TYPES). */
+  leafTypes?: readonly LeafType[];
 }) {
   const { t } = useTranslation();
   const setItem = (i: number, n: Node) => onChange({ ...group, items: group.items.map((x, j) => (j === i ? n : x)) });
@@ -183,9 +218,9 @@ export function GroupEditor({
         {group.items.map((n, i) => {
           const p = path ? `${path}.${i + 1}` : String(i + 1);
           return n.kind === 'group' ? (
-            <GroupEditor key={n.id} group={n} onChange={(g) => setItem(i, g)} onRemove={() => removeItem(i)} depth={depth + 1} path={p} errors={errors} />
+            <GroupEditor key={n.id} group={n} onChange={(g) => setItem(i, g)} onRemove={() => removeItem(i)} depth={depth + 1} path={p} errors={errors} leafTypes={leafTypes} />
           ) : (
-            <LeafEditor key={n.id} leaf={n} onChange={(l) => setItem(i, l)} onRemove={() => removeItem(i)} path={p} errors={errors} />
+            <LeafEditor key={n.id} leaf={n} onChange={(l) => setItem(i, l)} onRemove={() => removeItem(i)} path={p} errors={errors} leafTypes={leafTypes} />
           );
         })}
       </Flex>

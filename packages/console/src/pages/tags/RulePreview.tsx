@@ -25,13 +25,13 @@ function useDebounced<T>(value: T, ms: number): T {
  * customer), refreshed as the form rests, with a few of them. `condition` is null while the
  * form is incomplete.
  */
-export function RulePreview({ condition }: { condition: unknown }) {
+export function RulePreview({ condition, endpoint = '/v1/tag-rules/preview' }: { condition: unknown; endpoint?: string }) {
   const { t } = useTranslation();
   const key = condition === null ? null : JSON.stringify(condition);
   const debounced = useDebounced(key, DEBOUNCE_MS);
   const preview = useQuery({
-    queryKey: ['tag-rule-preview', debounced],
-    queryFn: ({ signal }) => api<TagRulePreview>('POST', '/v1/tag-rules/preview', { body: { condition: JSON.parse(debounced ?? 'null') as unknown }, signal }),
+    queryKey: ['tag-rule-preview', endpoint, debounced],
+    queryFn: ({ signal }) => api<TagRulePreview>('POST', endpoint, { body: { condition: JSON.parse(debounced ?? 'null') as unknown }, signal }),
     enabled: debounced !== null,
     placeholderData: keepPreviousData,
     staleTime: 30_000,

@@ -5,7 +5,11 @@ export type CompareOp = 'gte' | 'gt' | 'lte' | 'lt' | 'eq' | 'neq';
 export const COMPARE_OPS: readonly CompareOp[] = ['gte', 'gt', 'lte', 'lt', 'eq', 'neq'];
 export const OP_SYMBOLS: Record<CompareOp, string> = { gte: '≥', gt: '>', lte: '≤', lt: '<', eq: '=', neq: '≠' };
 export const LEAF_TYPES = ['event_count', 'total_spend', 'order_count', 'days_since_last_order', 'first_channel'] as const;
-export type LeafType = (typeof LEAF_TYPES)[number];
+/** Segments also take has_tag and trait (rule tags refuse them). */
+export const SEGMENT_LEAF_TYPES = [...LEAF_TYPES, 'has_tag', 'trait'] as const;
+export type LeafType = (typeof SEGMENT_LEAF_TYPES)[number];
+export type TraitOp = 'eq' | 'neq' | 'exists' | 'in' | 'gte' | 'lte';
+export const TRAIT_OPS: readonly TraitOp[] = ['eq', 'neq', 'in', 'exists', 'gte', 'lte'];
 export const MAX_DEPTH = 3;
 
 export type WhereKind = 'text' | 'number' | 'boolean';
@@ -27,6 +31,12 @@ export interface LeafForm {
   value: string;
   currency: string;
   channels: string[];
+  /** has_tag */
+  tag: string;
+  /** trait: key (dotted path), op, and for `in` the values (value holds the others' single value). */
+  traitKey: string;
+  traitOp: TraitOp;
+  traitValues: string[];
 }
 
 export interface GroupForm {
@@ -53,6 +63,11 @@ export function newLeaf(type: LeafType = 'event_count'): LeafForm {
     value: type === 'total_spend' ? '1000.00' : type === 'days_since_last_order' ? '90' : '1',
     currency: 'CNY',
     channels: [],
+    tag: '',
+    traitKey: '',
+    traitOp: 'eq',
+    traitValues: [],
+    ...(type === 'trait' ? { value: '' } : {}),
   };
 }
 
@@ -112,6 +127,23 @@ export function buildCondition(root: GroupForm): Built {
       case 'first_channel':
         if (l.channels.length === 0) errors.push(`${path}:rules.err.channels`);
         return { type: 'first_channel', in: [...l.channels] };
+      case 'has_tag':
+        if (l.tag.trim() === '') errors.push(`${path}:rules.err.tag`);
+        return { type: 'has_tag', tag: l.tag.trim() };
+      case 'trait': {
+        const key = l.traitKey.trim();
+        if (key === '' || key.split('.').some((p) => p.trim() === '')) errors.push(`${path}:rules.err.traitKey`);
+        if (l.traitOp === 'exists') return { type: 'trait', key, op: 'exists' };
+        if (l.traitOp === 'in') {
+          if (l.traitValues.length === 0) errors.push(`${path}:rules.err.traitValue`);
+          return { type: 'trait', key, op: 'in', value: [...l.traitValues] };
+        }
+        if (l.value.trim() === '') errors.push(`${path}:rules.err.traitValue`);
+        // Numbers compare as numbers for gte/lte; text otherwise (the server compares eq as text either way).
+        const n = Number(l.value.trim());
+        const numeric = (l.traitOp === 'gte' || l.traitOp === 'lte') && l.value.trim() !== '' && Number.isFinite(n);
+        return { type: 'trait', key, op: l.traitOp, value: numeric ? n : l.value.trim() };
+      }
     }
   };
   const group = (g: GroupForm, path: string): Record<string, unknown> => {
@@ -145,7 +177,7 @@ export function parseCondition(raw: unknown): GroupForm | null {
       }
     }
     const type = o['type'];
-    if (typeof type !== 'string' || !(LEAF_TYPES as readonly string[]).includes(type)) return null;
+    if (typeof type !== 'string' || !(SEGMENT_LEAF_TYPES as readonly string[]).includes(type)) return null;
     const l = newLeaf(type as LeafType);
     l.withinDays = typeof o['withinDays'] === 'number' ? o['withinDays'] : null;
     if (typeof o['op'] === 'string' && (COMPARE_OPS as readonly string[]).includes(o['op'])) l.op = o['op'] as CompareOp;
@@ -155,6 +187,16 @@ export function parseCondition(raw: unknown): GroupForm | null {
     const inList = o['in'];
     if (Array.isArray(inList)) l.channels = inList.map(String);
     else if (typeof inList === 'string') l.channels = [inList];
+    if (typeof o['tag'] === 'string') l.tag = o['tag'];
+    if (type === 'trait') {
+      l.traitKey = typeof o['key'] === 'string' ? o['key'] : '';
+      l.traitOp = (TRAIT_OPS as readonly string[]).includes(String(o['op'])) ? (o['op'] as TraitOp) : 'eq';
+      l.op = 'gte';
+      if (Array.isArray(o['value'])) {
+        l.traitValues = o['value'].map(String);
+        l.value = '';
+      }
+    }
     const where = asRecord(o['where']);
     if (where) {
       l.where = Object.entries(where).map(([key, v2]) => ({
@@ -199,6 +241,12 @@ export function describeCondition(raw: unknown, t: (key: string, vars?: Record<s
       case 'first_channel': {
         const list = Array.isArray(o['in']) ? (o['in'] as unknown[]).map(String) : [String(o['in'])];
         return t('rules.sFirstChannel', { channels: list.join(' / ') });
+      }
+      case 'has_tag':
+        return t('rules.sHasTag', { tag: String(o['tag']) });
+      case 'trait': {
+        const value = Array.isArray(o['value']) ? (o['value'] as unknown[]).map(String).join(' / ') : o['value'] === undefined ? '' : String(o['value']);
+        return t('rules.sTrait', { key: String(o['key']), op: t(`rules.traitOp.${String(o['op'])}`), value });
       }
       default:
         return '?';

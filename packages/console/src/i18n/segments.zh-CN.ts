@@ -1,0 +1,23 @@
+// 客户分群页（C3）。
+export const segmentsZhCN = {
+  title: '客户分群',
+  subtitle: '按属性、标签和行为圈定客户，随数据到达自动更新',
+  new: '新建分群',
+  editTitle: '编辑分群：{{name}}',
+  name: '名称',
+  namePlaceholder: '如：上海高价值客户',
+  description: '描述',
+  condition: '分群条件',
+  members: '人数',
+  recomputedAt: '上次全量计算',
+  timeDependent: '按时间刷新',
+  timeDependentHint: '条件含时间窗口、天数或会过期的标签，系统会定期全量重算',
+  empty: '还没有分群',
+  recompute: '重新计算',
+  recomputed: '已重新计算：{{count}} 人（新增 {{added}}，移出 {{removed}}）',
+  saved: '分群已保存，成员已计算',
+  deleteConfirm: '删除这个分群？',
+  deleteHint: '客户本身不受影响',
+  viewMembers: '查看客户',
+  saveHint: '保存后立即对全部客户计算一次，之后随事件、属性和标签变化自动更新。',
+};
