@@ -230,6 +230,8 @@ describe('the e-commerce connectors in the console', { timeout: 180_000 }, () =>
     expect(await page.getByTestId('webhook-url').count()).toBe(0);
     await screenshot(page, 'commerce-08-wizard-taobao-en');
     await page.locator('.ant-modal-close').click();
+    await expect.poll(() => page.getByTestId('connector-link').count()).toBe(2);
+    await screenshot(page, 'commerce-09-connectors-list-en');
     const list = await server.api<{ data: { id: string; platform: string }[] }>('GET', '/v1/connectors');
     for (const c of list.data.filter((x) => x.platform === 'taobao')) await server.api('DELETE', `/v1/connectors/${c.id}`);
     await page.getByTestId('language-switch').getByText('中文').click();

@@ -184,7 +184,9 @@ export function ConnectorsPage() {
             {
               title: '',
               key: 'a',
-              width: 330,
+              width: 340,
+              // Always in view: the other columns scroll under it on narrow screens.
+              fixed: 'right',
               render: (_v, c) =>
                 c.enabled ? (
                   <Space size={0} wrap>

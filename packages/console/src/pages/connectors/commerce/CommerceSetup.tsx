@@ -1,5 +1,5 @@
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Alert, Button, Flex, Form, Input, Result, Skeleton, Typography } from 'antd';
+import { Alert, Button, Flex, Form, Input, Skeleton, Typography } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { get, post } from '../../../api/client';
@@ -103,7 +103,7 @@ function CommerceConnect({ connector, platform, onClose }: { connector: Connecto
   const group = connector.config['groupName'];
   return (
     <Flex vertical gap={16} data-testid="commerce-connect">
-      <Result status="success" title={t('connectors.created')} style={{ padding: '0 0 4px' }} />
+      <Alert type="success" showIcon title={t('connectors.created')} />
       <Typography.Title level={5} style={{ margin: 0 }}>
         {t('commerce.pasteTitle')}
       </Typography.Title>
