@@ -41,6 +41,16 @@ export const PUSH_FAILURES_BEFORE_POLLING = 3;
  */
 export async function noteValidPush(q: Queryable, tenantId: string, connectorId: string, at: Date): Promise<void> {
   const t = at.toISOString();
+  // A plain read first: ON CONFLICT DO UPDATE locks the row even when its WHERE is false, which
+  // made every push of a connector wait for the previous push's commit (platform benchmark).
+  const cur = await q.query<{ channel: string; push_failures: number; last_valid_push_at: Date | string | null }>(
+    'SELECT channel, push_failures, last_valid_push_at FROM connector_state WHERE tenant_id = $1 AND connector_id = $2',
+    [tenantId, connectorId],
+  );
+  const row = cur.rows[0];
+  if (row && row.channel === 'push' && Number(row.push_failures) === 0 && row.last_valid_push_at !== null && new Date(row.last_valid_push_at).getTime() >= at.getTime() - 1000) {
+    return;
+  }
   await q.query(
     `INSERT INTO connector_state (tenant_id, connector_id, channel, channel_since, last_push_at, last_valid_push_at, updated_at)
      VALUES ($1, $2, 'push', $3, $3, $3, $3)
