@@ -183,6 +183,7 @@ async function apiRuns(server, seed) {
   out.push(await time(`Timeline, page ${cfg.laterTimelinePage} by cursor`, () => laterTimeline, { check: expectRows(cfg.timelinePageSize) }));
   out.push(await time('Timeline, first page, channel=doudian', () => `${tl}&channel=doudian`, { check: expectRows(cfg.timelinePageSize) }));
   out.push(await time('Timeline, first page, channel=web&type=page', () => `${tl}&channel=web&type=page`, { check: expectRows(1) }));
+  out.push(await time('Timeline, channel=meituan (none of its events: reads the whole timeline)', () => `${tl}&channel=meituan`));
   const preview = (condition, label) =>
     time(label, () => '/v1/tag-rules/preview', {
       method: 'POST',
@@ -303,6 +304,26 @@ async function browserRuns(server, seed, baselineUrl) {
     out.baselineWarm = await series('Baseline: empty antd page, first table render (HTTP cache warm)', () => markAfter(baselineCtx, '/', 'table', '.ant-table-tbody'));
     out.baselineCold = await series('Baseline: empty antd page, first table render (empty cache)', () => cold(baselineUrl, (c) => markAfter(c, '/', 'table', '.ant-table-tbody')));
     out.customersWarm = await series('Customers page: first row rendered (HTTP cache warm)', () => markAfter(warm, '/customers', 'customerRow', '[data-testid="customer-link"]'));
+    // Where the customers page's time goes: one warm navigation with its requests and paint marks.
+    {
+      const page = await warm.newPage();
+      const requests = [];
+      page.on('requestfinished', (req) => {
+        const t = req.timing();
+        requests.push({ url: req.url().replace(server.info.url, ''), startMs: Math.round(t.startTime - nav), endMs: Math.round(t.startTime - nav + t.responseEnd) });
+      });
+      const nav = Date.now();
+      await page.goto('/customers');
+      await page.locator('[data-testid="customer-link"]').first().waitFor({ timeout: 120_000 });
+      const marks = await page.evaluate(() => ({
+        ...window.__benchMarks,
+        domContentLoaded: performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd,
+        firstContentfulPaint: performance.getEntriesByName('first-contentful-paint')[0]?.startTime,
+      }));
+      await page.close();
+      out.customersTrace = { marks, requests: requests.sort((x, y) => x.startMs - y.startMs) };
+      log(`    customers page trace: ${JSON.stringify(out.customersTrace)}`);
+    }
     out.customersCold = await series('Customers page: first row rendered (empty cache)', () =>
       cold(server.info.url, (c) => markAfter(c, '/customers', 'customerRow', '[data-testid="customer-link"]')),
     );
