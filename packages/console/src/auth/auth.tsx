@@ -62,8 +62,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       await api<void>('POST', '/v1/auth/logout', { quiet401: true });
     } finally {
       setCsrfToken(null);
-      qc.clear();
+      // Signed out first, on the query the provider observes (clear() first would drop it, and for a
+      // moment the sign-in page saw the old user and sent them back in); then everything they saw goes.
       qc.setQueryData(ME_KEY, null);
+      qc.removeQueries({ predicate: (q) => !(q.queryKey[0] === ME_KEY[0] && q.queryKey[1] === ME_KEY[1]) });
     }
   }, [qc]);
   const refresh = useCallback(async () => {
