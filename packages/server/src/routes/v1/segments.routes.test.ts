@@ -145,7 +145,8 @@ describe('segments', () => {
   });
 
   it("lists members in the caller's scope, masked for roles that mask personal data", async () => {
-    const seg = (await admin('GET', '/v1/segments')).json().data[0];
+    // Its own segment: earlier tests created others at the same (fixed) instant, so "the first listed" is not a stable pick.
+    const seg = (await admin('POST', '/v1/segments', { name: '上海买家 4', condition: SHANGHAI_BUYERS })).json();
     const masked = await asOps.inject({ method: 'GET', url: `/v1/segments/${seg.id}/members` });
     expect(masked.statusCode).toBe(200);
     const a = masked.json().data.find((c: { id: string }) => c.id === ids.a);
