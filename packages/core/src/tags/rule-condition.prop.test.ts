@@ -19,7 +19,8 @@ const leafCase: fc.Arbitrary<Case> = fc.oneof(
 );
 const { tree } = fc.letrec<{ tree: Case }>((tie) => ({
   tree: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
+    // At most 4 levels of all/any above a leaf: the parser refuses nesting deeper than 5.
+    { depthSize: 'small', withCrossShrink: true, maxDepth: 4, depthIdentifier: 'condition' },
     leafCase,
     fc.tuple(fc.constantFrom('all', 'any'), fc.array(tie('tree'), { minLength: 1, maxLength: 3 })).map(([k, kids]): Case => ({
       c: k === 'all' ? { all: kids.map((x) => x.c) } : { any: kids.map((x) => x.c) },
