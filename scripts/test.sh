@@ -48,14 +48,30 @@ echo "== suite on PostgreSQL ($(psql "$pg_url" -Atc 'show server_version' 2>/dev
 DATONG_TEST_DATABASE_URL=$pg_url DATONG_TEST_POSTGRES_URL=$pg_url \
   npx vitest run --exclude '**/*.pglite.test.ts' --exclude '**/node_modules/**' --reporter=default --reporter=json --outputFile="$results/postgres.json" || status=1
 
+# The total, and every failure again at the very end (CI shows only the tail of the output).
 node -e '
   const fs = require("fs");
   let passed = 0, failed = 0;
+  const failures = [];
   for (const f of process.argv.slice(1)) {
-    if (!fs.existsSync(f)) { failed++; continue; }
+    const run = f.endsWith("pglite.json") ? "PGlite" : "PostgreSQL";
+    if (!fs.existsSync(f)) { failed++; failures.push(`[${run}] the run wrote no report`); continue; }
     const r = JSON.parse(fs.readFileSync(f, "utf8"));
-    passed += r.numPassedTests; failed += r.numFailedTests + (r.numFailedTestSuites || 0);
+    passed += r.numPassedTests; failed += r.numFailedTests;
+    for (const suite of r.testResults || []) {
+      const file = suite.name.replace(process.cwd() + "/", "");
+      const bad = (suite.assertionResults || []).filter((a) => a.status === "failed");
+      if (suite.status === "failed" && bad.length === 0) {
+        failed++;
+        failures.push(`[${run}] ${file}: ${(suite.message || "suite failed").split("\n")[0]}`);
+      }
+      for (const a of bad) {
+        const msg = ((a.failureMessages || [])[0] || "").split("\n")[0].slice(0, 300);
+        failures.push(`[${run}] ${file} > ${a.fullName}\n      ${msg}`);
+      }
+    }
   }
+  if (failures.length) console.log("\nFailed:\n  " + failures.join("\n  "));
   console.log(`${passed} passed, ${failed} failed`);
 ' "$results/pglite.json" "$results/postgres.json"
 exit $status

@@ -25,7 +25,12 @@ export interface MappingLimits {
   readonly maxPad: number;
 }
 
-export const DEFAULT_MAPPING_LIMITS: MappingLimits = Object.freeze({ timeoutMs: 100, maxDepth: 300, maxSequence: 100_000, maxPad: 10_000 });
+/**
+ * The time limit is wall-clock, so it also counts GC pauses and time the thread waits for a busy
+ * CPU: 100 ms failed a plain two-field mapping on a loaded 2-core machine (its first, cold
+ * evaluation). Runaway expressions are stopped by the depth and sequence guards long before.
+ */
+export const DEFAULT_MAPPING_LIMITS: MappingLimits = Object.freeze({ timeoutMs: 1_000, maxDepth: 300, maxSequence: 100_000, maxPad: 10_000 });
 
 export const MAPPING_MAX_FIELDS = 200;
 export const MAPPING_MAX_EXPRESSION_LENGTH = 4000;
