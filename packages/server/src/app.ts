@@ -31,6 +31,7 @@ import { segmentsRoutes } from './routes/v1/segments.routes.js';
 import { tagsRoutes } from './routes/v1/tags.routes.js';
 import { webhooksRoutes } from './routes/v1/webhooks.routes.js';
 import type { ServerDeps } from './usecases/context.js';
+import type { InlineIngest } from './usecases/ingest.js';
 
 export interface AppOptions extends ServerDeps {
   readonly metrics: Metrics;
@@ -40,6 +41,8 @@ export interface AppOptions extends ServerDeps {
   readonly version?: string;
   /** E-commerce connectors (registry, connector cache, clients); shared with the workers. Default: the built-in platforms. */
   readonly commerce?: CommerceConnectors;
+  /** Segment messages processed in the accepting request (DATONG_INGEST_INLINE); absent: stored for the inbox workers. */
+  readonly inline?: InlineIngest;
 }
 
 export type App = FastifyInstance;

@@ -19,6 +19,7 @@ import { parseRetrySchedule } from './webhooks/index.js';
 import { DEFAULT_TENANT_ID } from './tenants.js';
 import { ensureBuiltinRoles } from './usecases/access.js';
 import type { ServerDeps } from './usecases/context.js';
+import { InlineIngest } from './usecases/ingest.js';
 
 export { DEFAULT_TENANT_ID };
 
@@ -146,7 +147,21 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
     imports = new ImportWorker(deps);
     imports.start();
   }
-  const app = await buildApp({ ...deps, metrics, commerce });
+  const inline = config.queue.inline
+    ? new InlineIngest(deps, {
+        maxBatch: config.queue.batchSize,
+        // On PostgreSQL a second transaction prepares its batch while the first holds the tenant's lock.
+        concurrency: db.kind === 'postgres' ? 2 : 1,
+        onProcessed: (processed, quarantined, receivedAt) => {
+          runner?.noteProcessed(processed + quarantined);
+          if (processed > 0) metrics.inboxProcessed.inc({ outcome: 'processed' }, processed);
+          if (quarantined > 0) metrics.inboxProcessed.inc({ outcome: 'quarantined' }, quarantined);
+          const done = Date.now();
+          for (const t of receivedAt) metrics.processingLag.observe((done - t.getTime()) / 1000);
+        },
+      })
+    : undefined;
+  const app = await buildApp({ ...deps, metrics, commerce, ...(inline ? { inline } : {}) });
   let closed = false;
   return {
     app,

@@ -19,7 +19,7 @@ import type { ServerDeps } from '../usecases/context.js';
 import { writeOutbox, type DomainEvent } from '../usecases/outbox.js';
 import { applySegments, dropMergedMembers, segmentsTriggeredBy } from '../usecases/segments.js';
 import { applyRules, rulesTriggeredBy } from '../usecases/tag-rules.js';
-import { tenantConfig } from '../usecases/tenant-config.js';
+import { tenantConfig, type TenantConfig } from '../usecases/tenant-config.js';
 
 export const INBOX_PENDING = 0;
 export const INBOX_PROCESSED = 1;
@@ -126,14 +126,27 @@ async function recordFailure(deps: ServerDeps, ids: number[], err: unknown): Pro
   });
 }
 
-interface Pending {
-  row: InboxRow;
+/** One message on its way in: a stored inbox row (worker) or straight from an accepting request (inline ingest). */
+export interface IncomingMessage {
+  /** The inbox row, when the message was stored before processing. */
+  readonly inboxId: number | null;
+  readonly sourceId: string;
+  readonly messageId: string;
+  readonly receivedAt: Date;
+  /** The message as sent (undefined when it could not be decrypted or parsed). */
+  readonly raw: unknown;
+  /** The raw message, encrypted (what quarantine keeps). */
+  readonly payloadEnc: string;
+}
+
+export interface Pending {
+  row: IncomingMessage;
   msg: ParsedMessage;
   refs: IdentityRef[];
   plain: Map<string, Identifier>;
 }
 
-interface QuarantineRow {
+export interface QuarantineRow {
   id: string;
   kind: 'message' | 'value';
   source_id: string;
@@ -143,48 +156,54 @@ interface QuarantineRow {
   payload_enc: string;
 }
 
-export async function processTenantMessages(
-  deps: ServerDeps,
-  q: Queryable,
-  tenantId: string,
-  rows: readonly InboxRow[],
-): Promise<{ processed: number; quarantined: number }> {
-  const { keyring } = deps;
-  const now = deps.clock();
-  const nowIso = now.toISOString();
-  const config = await tenantConfig(deps.db, q, tenantId);
+export interface ConflictRow {
+  customer_id: string | null;
+  identifier_type: string;
+  identifier_index: string | null;
+  reason: string;
+  source_id: string;
+  message_id: string;
+}
+
+/** Messages parsed and their identifiers blind-indexed: the work that needs no database. */
+export interface PreparedMessages {
+  /** Messages to resolve and put on the timeline. */
+  readonly pending: Pending[];
+  /** Messages quarantined whole (unparseable, or no usable identifier). */
+  readonly rejected: IncomingMessage[];
+  readonly quarantine: QuarantineRow[];
+  readonly conflicts: ConflictRow[];
+}
+
+/** `source_id\u0000message_id`: how the inbox tells messages apart (its unique key within a tenant). */
+export function messageKey(sourceId: string, messageId: string): string {
+  return `${sourceId}\u0000${messageId}`;
+}
+
+/**
+ * Decrypts nothing and touches no database: parses each message, blind-indexes its
+ * identifiers and sorts out what goes to quarantine. Run before any lock is taken.
+ */
+export function prepareMessages(keyring: Keyring, tenantId: string, config: TenantConfig, incoming: readonly IncomingMessage[], now: Date): PreparedMessages {
   const rules = config.identityRules;
-  const sources = config.sources;
-  const wanted = config.subscribed;
-
-  const quarantine: QuarantineRow[] = [];
-  const conflicts: { customer_id: string | null; identifier_type: string; identifier_index: string | null; reason: string; source_id: string; message_id: string }[] = [];
-  const pending: Pending[] = [];
-  const quarantinedInbox: number[] = [];
-
-  for (const row of rows) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(keyring.decrypt(row.payload_enc));
-    } catch {
-      raw = undefined;
-    }
-    const parsed = parseSegmentMessage(raw, new Date(row.received_at), row.message_id);
+  const out: PreparedMessages = { pending: [], rejected: [], quarantine: [], conflicts: [] };
+  for (const row of incoming) {
+    const parsed = parseSegmentMessage(row.raw, row.receivedAt, row.messageId);
     if (!parsed.ok) {
-      quarantine.push({ id: newId('qua', now.getTime()), kind: 'message', source_id: row.source_id, message_id: row.message_id, field: null, reason: parsed.reason, payload_enc: row.payload_enc });
-      quarantinedInbox.push(Number(row.id));
+      out.quarantine.push({ id: newId('qua', now.getTime()), kind: 'message', source_id: row.sourceId, message_id: row.messageId, field: null, reason: parsed.reason, payload_enc: row.payloadEnc });
+      out.rejected.push(row);
       continue;
     }
     const msg = parsed.message;
     for (const rej of msg.rejected) {
-      quarantine.push({
+      out.quarantine.push({
         id: newId('qua', now.getTime()),
         kind: 'value',
-        source_id: row.source_id,
-        message_id: row.message_id,
+        source_id: row.sourceId,
+        message_id: row.messageId,
         field: rej.field,
         reason: rej.reason,
-        payload_enc: keyring.encrypt(JSON.stringify({ field: rej.field, value: rej.value, message: raw })),
+        payload_enc: keyring.encrypt(JSON.stringify({ field: rej.field, value: rej.value, message: row.raw })),
       });
     }
     const refs: IdentityRef[] = [];
@@ -192,42 +211,101 @@ export async function processTenantMessages(
     for (const id of msg.identifiers) {
       const key = keyring.blindIndex(tenantId, identifierIndexInput(id));
       if (rules.isBlocked(id)) {
-        conflicts.push({ customer_id: null, identifier_type: id.type, identifier_index: key, reason: 'blocked_value', source_id: row.source_id, message_id: row.message_id });
+        out.conflicts.push({ customer_id: null, identifier_type: id.type, identifier_index: key, reason: 'blocked_value', source_id: row.sourceId, message_id: row.messageId });
         continue;
       }
       refs.push({ type: id.type, key });
       plain.set(key, id);
     }
     if (refs.length === 0) {
-      quarantine.push({
+      out.quarantine.push({
         id: newId('qua', now.getTime()),
         kind: 'message',
-        source_id: row.source_id,
-        message_id: row.message_id,
+        source_id: row.sourceId,
+        message_id: row.messageId,
         field: null,
         reason: 'no usable identifier: every identifier is invalid or blocked',
-        payload_enc: row.payload_enc,
+        payload_enc: row.payloadEnc,
       });
-      quarantinedInbox.push(Number(row.id));
+      out.rejected.push(row);
       continue;
     }
-    pending.push({ row, msg, refs, plain });
+    out.pending.push({ row, msg, refs, plain });
   }
+  return out;
+}
 
-  // Marking the inbox rows depends only on parsing, so it happens before the lock below (a
-  // rollback undoes it with the rest).
-  const processedInbox = pending.map((p) => Number(p.row.id));
+/** Keeps only the messages whose key is in `keep` (inline ingest: the ones not seen before). */
+export function keepMessages(p: PreparedMessages, keep: ReadonlySet<string>): PreparedMessages {
+  const has = (sourceId: string, messageId: string): boolean => keep.has(messageKey(sourceId, messageId));
+  return {
+    pending: p.pending.filter((x) => has(x.row.sourceId, x.row.messageId)),
+    rejected: p.rejected.filter((x) => has(x.sourceId, x.messageId)),
+    quarantine: p.quarantine.filter((x) => has(x.source_id, x.message_id)),
+    conflicts: p.conflicts.filter((x) => has(x.source_id, x.message_id)),
+  };
+}
+
+/** Decrypts stored inbox rows into incoming messages. */
+export function incomingFromInbox(keyring: Keyring, rows: readonly InboxRow[]): IncomingMessage[] {
+  return rows.map((row) => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(keyring.decrypt(row.payload_enc));
+    } catch {
+      raw = undefined;
+    }
+    return { inboxId: Number(row.id), sourceId: row.source_id, messageId: row.message_id, receivedAt: new Date(row.received_at), raw, payloadEnc: row.payload_enc };
+  });
+}
+
+/** The worker's way: stored inbox rows are parsed, marked, then applied. */
+export async function processTenantMessages(
+  deps: ServerDeps,
+  q: Queryable,
+  tenantId: string,
+  rows: readonly InboxRow[],
+): Promise<{ processed: number; quarantined: number }> {
+  const now = deps.clock();
+  const config = await tenantConfig(deps.db, q, tenantId);
+  const prepared = prepareMessages(deps.keyring, tenantId, config, incomingFromInbox(deps.keyring, rows), now);
+  // Marking the inbox rows depends only on parsing, so it happens before the lock taken in
+  // applyMessages (a rollback undoes it with the rest).
+  const processedInbox = prepared.pending.map((p) => Number(p.row.inboxId));
+  const quarantinedInbox = prepared.rejected.map((r) => Number(r.inboxId));
   if (processedInbox.length > 0) {
     await q.query('UPDATE inbox SET status = 1, processed_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [processedInbox]);
   }
   if (quarantinedInbox.length > 0) {
-    await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, nowIso]);
+    await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, now.toISOString()]);
   }
+  await lockTenantIdentities(q, tenantId);
+  await applyMessages(deps, q, tenantId, config, prepared, now);
+  return { processed: processedInbox.length, quarantined: quarantinedInbox.length };
+}
 
-  // Identity resolution reads then writes the tenant's identity graph: one writer per tenant at
-  // a time. Taken only now, so that another worker's decrypting, parsing and inbox marking
-  // (above) overlap it.
+/**
+ * Identity resolution reads then writes the tenant's identity graph: one writer per tenant at a
+ * time. Taken as late as possible, so that another batch's parsing and inbox work overlap it.
+ */
+export async function lockTenantIdentities(q: Queryable, tenantId: string): Promise<void> {
   await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`datong:identity:${tenantId}`]);
+}
+
+/**
+ * Resolves prepared messages to customers and writes everything they change: customers,
+ * identities, merges, timeline, quarantine, rule tags, segments and outbox. The caller holds
+ * the tenant's identity lock (`lockTenantIdentities`) in the same transaction.
+ */
+export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: string, config: TenantConfig, prepared: PreparedMessages, now: Date): Promise<void> {
+  const { keyring } = deps;
+  const nowIso = now.toISOString();
+  const rules = config.identityRules;
+  const sources = config.sources;
+  const wanted = config.subscribed;
+  const pending = prepared.pending;
+  const quarantine = [...prepared.quarantine];
+  const conflicts = [...prepared.conflicts];
 
   // Load the part of the identity graph this batch touches.
   const graph = new IdentityGraph(rules);
@@ -286,7 +364,8 @@ export async function processTenantMessages(
   };
 
   for (const p of pending) {
-    const { msg, row } = p;
+    const { msg } = p;
+    const row = { source_id: p.row.sourceId, message_id: p.row.messageId, received_at: p.row.receivedAt };
     const res = graph.resolve(p.refs, () => newId('cus', now.getTime()));
     const occurred = msg.occurredAt.getTime();
     if (res.created) {
@@ -544,7 +623,6 @@ export async function processTenantMessages(
     if (segs.length > 0) await applySegments(q, tenantId, segs, [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))], now);
   }
   await writeOutbox(q, tenantId, outbox, now);
-  return { processed: processedInbox.length, quarantined: quarantinedInbox.length };
 }
 
 export async function insertQuarantine(q: Queryable, tenantId: string, rows: readonly QuarantineRow[], nowIso: string): Promise<void> {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_TENANT_ID } from '../tenants.js';
 import { bearer, createHarness, makeSource, send, type Harness } from '../test-support/harness.js';
+import { storeInbox } from '../usecases/ingest.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -19,12 +21,17 @@ describe('operations endpoints', () => {
 
   it('exposes Prometheus metrics including queue depth and HTTP durations', async () => {
     const src = await makeSource(h);
+    // Accepted through the API: processed in the request, so nothing waits in the queue.
     await send(h, src.writeKey, [{ type: 'track', userId: 'm', event: 'E' }]);
     const r = await h.inject({ method: 'GET', url: '/metrics' });
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toContain('text/plain');
-    expect(r.body).toMatch(/datong_queue_depth\{queue="inbox"\} 1/);
+    expect(r.body).toMatch(/datong_queue_depth\{queue="inbox"\} 0/);
+    expect(r.body).toMatch(/datong_inbox_messages_total\{outcome="processed"\} [1-9]/);
     expect(r.body).toContain('datong_http_request_duration_seconds_bucket');
+    // Stored for the workers (as imports and platform messages are): one waits until they run.
+    await storeInbox(h.db, h.datong.deps.keyring, DEFAULT_TENANT_ID, src.id, [{ type: 'track', userId: 'm', event: 'Queued', messageId: 'q-1' }], new Date());
+    expect((await h.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/datong_queue_depth\{queue="inbox"\} 1/);
     await h.drain();
     expect((await h.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/datong_queue_depth\{queue="inbox"\} 0/);
   });

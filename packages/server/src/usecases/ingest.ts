@@ -1,17 +1,50 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/client.js';
-import { processTenantMessages, type InboxRow } from '../jobs/process-inbox.js';
+import {
+  applyMessages,
+  keepMessages,
+  lockTenantIdentities,
+  messageKey,
+  prepareMessages,
+  processTenantMessages,
+  type IncomingMessage,
+  type InboxRow,
+} from '../jobs/process-inbox.js';
 import type { Keyring } from '../security/keys.js';
 import type { ServerDeps } from './context.js';
+import { tenantConfig } from './tenant-config.js';
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
 }
 
+/** Message ids (the sender's, or generated) and encrypted payloads, in the order of `messages`. */
+function encodeMessages(keyring: Keyring, messages: readonly Record<string, unknown>[]): { ids: string[]; payloads: string[] } {
+  const ids: string[] = [];
+  const payloads: string[] = [];
+  for (const m of messages) {
+    const mid = typeof m['messageId'] === 'string' && m['messageId'] !== '' ? m['messageId'] : `gen-${randomUUID()}`;
+    ids.push(mid.slice(0, 200));
+    payloads.push(keyring.encrypt(JSON.stringify(m)));
+  }
+  return { ids, payloads };
+}
+
+async function insertPending(q: Queryable, tenantId: string, sourceId: string, ids: readonly string[], payloads: readonly string[], receivedAt: Date): Promise<IngestResult> {
+  const r = await q.query(
+    `INSERT INTO inbox (tenant_id, source_id, message_id, received_at, payload_enc)
+     SELECT $1, $2, u.m, $3, u.p FROM unnest($4::text[], $5::text[]) AS u(m, p)
+     ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING`,
+    [tenantId, sourceId, receivedAt.toISOString(), ids, payloads],
+  );
+  return { accepted: r.affectedRows, duplicates: ids.length - r.affectedRows };
+}
+
 /**
- * Stores raw messages in the inbox, encrypted, in one statement. Duplicate message ids (per
- * source) are ignored. Returns only after the rows are committed: the caller may then answer.
+ * Stores raw messages in the inbox, encrypted, in one statement, for the workers to process.
+ * Duplicate message ids (per source) are ignored. Returns only after the rows are committed:
+ * the caller may then answer.
  */
 export async function storeInbox(
   q: Queryable,
@@ -22,20 +55,8 @@ export async function storeInbox(
   receivedAt: Date,
 ): Promise<IngestResult> {
   if (messages.length === 0) return { accepted: 0, duplicates: 0 };
-  const ids: string[] = [];
-  const payloads: string[] = [];
-  for (const m of messages) {
-    const mid = typeof m['messageId'] === 'string' && m['messageId'] !== '' ? m['messageId'] : `gen-${randomUUID()}`;
-    ids.push(mid.slice(0, 200));
-    payloads.push(keyring.encrypt(JSON.stringify(m)));
-  }
-  const r = await q.query(
-    `INSERT INTO inbox (tenant_id, source_id, message_id, received_at, payload_enc)
-     SELECT $1, $2, u.m, $3, u.p FROM unnest($4::text[], $5::text[]) AS u(m, p)
-     ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING`,
-    [tenantId, sourceId, receivedAt.toISOString(), ids, payloads],
-  );
-  return { accepted: r.affectedRows, duplicates: messages.length - r.affectedRows };
+  const { ids, payloads } = encodeMessages(keyring, messages);
+  return insertPending(q, tenantId, sourceId, ids, payloads, receivedAt);
 }
 
 /**
@@ -60,4 +81,181 @@ export async function ingestAndProcess(
     );
     if (rows.rows.length > 0) await processTenantMessages(deps, q, tenantId, rows.rows);
   });
+}
+
+export interface InlineIngestOptions {
+  /** Most messages one processing transaction takes (requests beyond it wait for the next one). */
+  readonly maxBatch: number;
+  /** Processing transactions at once in this process. */
+  readonly concurrency: number;
+  /** After each committed transaction: messages processed and quarantined, and when each was received. */
+  readonly onProcessed?: (processed: number, quarantined: number, receivedAt: readonly Date[]) => void;
+}
+
+interface Submission {
+  readonly tenantId: string;
+  readonly sourceId: string;
+  readonly receivedAt: Date;
+  readonly messages: readonly Record<string, unknown>[];
+  readonly ids: readonly string[];
+  readonly payloads: readonly string[];
+  readonly resolve: (r: IngestResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Another process stored one of these message ids between our duplicate check and our insert. */
+class DuplicateRace extends Error {}
+const RACE_RETRIES = 3;
+
+/**
+ * Accepts Segment messages by processing them before the answer (group commit): requests that
+ * arrive while a transaction runs wait and share the next one, which stores their raw messages
+ * in the inbox as already processed and does everything the inbox worker would (identity
+ * resolution, timeline, tags, segments, outbox) in the same commit. So a 200 means the events
+ * are on the timeline, each event is written once instead of stored, claimed and updated, and
+ * one commit serves many requests.
+ *
+ * Nothing acknowledged is lost: when the processing transaction fails, the messages are stored
+ * as pending inbox rows instead (one transaction per request) and the workers retry them, one
+ * at a time if need be, into quarantine. Only when that fails too does the request fail.
+ */
+export class InlineIngest {
+  readonly #deps: ServerDeps;
+  readonly #opts: InlineIngestOptions;
+  #queue: Submission[] = [];
+  #active = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(deps: ServerDeps, opts: InlineIngestOptions) {
+    this.#deps = deps;
+    this.#opts = opts;
+  }
+
+  /** Resolves once the messages are processed and committed (or safely stored for the workers). */
+  submit(tenantId: string, sourceId: string, messages: readonly Record<string, unknown>[], receivedAt: Date): Promise<IngestResult> {
+    if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
+    // Encryption and ids now, in the request: outside the shared transaction.
+    const { ids, payloads } = encodeMessages(this.#deps.keyring, messages);
+    return new Promise<IngestResult>((resolve, reject) => {
+      this.#queue.push({ tenantId, sourceId, receivedAt, messages, ids, payloads, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Resolves when no transaction is running and nothing waits (shutdown, tests). */
+  idle(): Promise<void> {
+    if (this.#active === 0 && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #pump(): void {
+    while (this.#active < this.#opts.concurrency && this.#queue.length > 0) {
+      const taken = this.#take();
+      this.#active++;
+      void this.#flush(taken).finally(() => {
+        this.#active--;
+        this.#pump();
+        if (this.#active === 0 && this.#queue.length === 0) for (const f of this.#idle.splice(0)) f();
+      });
+    }
+  }
+
+  /** The oldest waiting request, and after it those of the same tenant, up to maxBatch messages. */
+  #take(): Submission[] {
+    const first = this.#queue[0] as Submission;
+    const taken: Submission[] = [];
+    const rest: Submission[] = [];
+    let size = 0;
+    for (const s of this.#queue) {
+      if (s.tenantId === first.tenantId && (taken.length === 0 || size + s.ids.length <= this.#opts.maxBatch)) {
+        taken.push(s);
+        size += s.ids.length;
+      } else rest.push(s);
+    }
+    this.#queue = rest;
+    return taken;
+  }
+
+  async #flush(subs: readonly Submission[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { fresh, processed, quarantined, receivedAt } = await this.#process(subs);
+        this.#opts.onProcessed?.(processed, quarantined, receivedAt);
+        for (const s of subs) {
+          let accepted = 0;
+          for (const id of s.ids) if (fresh.delete(messageKey(s.sourceId, id))) accepted++;
+          s.resolve({ accepted, duplicates: s.ids.length - accepted });
+        }
+        return;
+      } catch (err) {
+        if (err instanceof DuplicateRace && attempt < RACE_RETRIES) continue;
+        this.#deps.logger.warn(
+          { err, event: 'ingest.inline_failed', messages: subs.reduce((n, s) => n + s.ids.length, 0) },
+          'processing accepted messages failed; storing them for the inbox workers instead',
+        );
+        break;
+      }
+    }
+    for (const s of subs) {
+      try {
+        s.resolve(await insertPending(this.#deps.db, s.tenantId, s.sourceId, s.ids, s.payloads, s.receivedAt));
+      } catch (err) {
+        s.reject(err);
+      }
+    }
+    this.#deps.kick();
+  }
+
+  /** One transaction for the batch; `fresh`: the keys of the messages that were new. */
+  async #process(subs: readonly Submission[]): Promise<{ fresh: Set<string>; processed: number; quarantined: number; receivedAt: Date[] }> {
+    const deps = this.#deps;
+    const tenantId = (subs[0] as Submission).tenantId;
+    const now = deps.clock();
+    const config = await tenantConfig(deps.db, deps.db, tenantId);
+    // The same message twice in this batch counts once (the first).
+    const incoming: IncomingMessage[] = [];
+    const keys = new Set<string>();
+    for (const s of subs) {
+      s.ids.forEach((id, i) => {
+        const key = messageKey(s.sourceId, id);
+        if (keys.has(key)) return;
+        keys.add(key);
+        incoming.push({ inboxId: null, sourceId: s.sourceId, messageId: id, receivedAt: s.receivedAt, raw: s.messages[i], payloadEnc: s.payloads[i] as string });
+      });
+    }
+    const prepared = prepareMessages(deps.keyring, tenantId, config, incoming, now);
+    return deps.db.tx(async (q) => {
+      await lockTenantIdentities(q, tenantId);
+      // Under the tenant's lock, so another process's inline batch cannot slip in between.
+      const seen = await q.query<{ source_id: string; message_id: string }>(
+        `SELECT i.source_id, i.message_id FROM unnest($2::text[], $3::text[]) AS u(s, m)
+         JOIN inbox i ON i.tenant_id = $1 AND i.source_id = u.s AND i.message_id = u.m`,
+        [tenantId, incoming.map((m) => m.sourceId), incoming.map((m) => m.messageId)],
+      );
+      for (const r of seen.rows) keys.delete(messageKey(r.source_id, r.message_id));
+      const fresh = incoming.filter((m) => keys.has(messageKey(m.sourceId, m.messageId)));
+      if (fresh.length === 0) return { fresh: keys, processed: 0, quarantined: 0, receivedAt: [] };
+      const kept = keepMessages(prepared, keys);
+      await applyMessages(deps, q, tenantId, config, kept, now);
+      const rejected = new Set(kept.rejected.map((m) => messageKey(m.sourceId, m.messageId)));
+      // Stored last, as processed (or quarantined): processed_at is stamped just before the commit.
+      const stored = await q.query(
+        `INSERT INTO inbox (tenant_id, source_id, message_id, received_at, payload_enc, status, attempts, processed_at)
+         SELECT $1, u.s, u.m, u.r, u.p, u.st, 1, clock_timestamp()
+         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::smallint[]) AS u(s, m, r, p, st)
+         ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING`,
+        [
+          tenantId,
+          fresh.map((m) => m.sourceId),
+          fresh.map((m) => m.messageId),
+          fresh.map((m) => m.receivedAt.toISOString()),
+          fresh.map((m) => m.payloadEnc),
+          fresh.map((m) => (rejected.has(messageKey(m.sourceId, m.messageId)) ? 2 : 1)),
+        ],
+      );
+      // A message stored meanwhile through another path (an import, the worker queue): roll back and redo.
+      if (stored.affectedRows !== fresh.length) throw new DuplicateRace('a message id was stored concurrently');
+      return { fresh: keys, processed: kept.pending.length, quarantined: kept.rejected.length, receivedAt: fresh.map((m) => m.receivedAt) };
+    });
+  }
 }

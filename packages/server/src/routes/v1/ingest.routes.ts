@@ -2,7 +2,7 @@ import { DatongError } from '@datong/core';
 import { Type } from '@datong/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServerDeps } from '../../usecases/context.js';
-import { storeInbox } from '../../usecases/ingest.js';
+import { storeInbox, type InlineIngest } from '../../usecases/ingest.js';
 
 /** Segment's limits: https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/#max-request-size */
 export const MAX_EVENT_BYTES = 32 * 1024;
@@ -22,10 +22,15 @@ function checkSize(msg: unknown, index: number | null): void {
   }
 }
 
-export function ingestRoutes(app: FastifyInstance, deps: ServerDeps): void {
+/**
+ * With `inline` (the default), the answer comes once the messages are processed (resolved and
+ * on the timeline); without, once they are stored for the inbox workers.
+ */
+export function ingestRoutes(app: FastifyInstance, deps: ServerDeps & { readonly inline?: InlineIngest | undefined }): void {
   const accept = async (req: FastifyRequest, messages: Record<string, unknown>[]) => {
     const auth = req.auth;
     if (!auth?.sourceId) throw new DatongError('AUTH_WRITE_KEY_INVALID');
+    if (deps.inline) return { success: true, ...(await deps.inline.submit(auth.tenantId, auth.sourceId, messages, deps.clock())) };
     const r = await storeInbox(deps.db, deps.keyring, auth.tenantId, auth.sourceId, messages, deps.clock());
     deps.kick();
     return { success: true, ...r };
