@@ -1,6 +1,7 @@
 import { DatongError, type CanonicalOrder } from '@datong/core';
 import type { ClientDeps, CommerceClient, ConnectionCheck, OrderPage } from '../kit/connector.js';
-import { redactUrl } from '../kit/http.js';
+import { withoutTrailingSlashes } from '../kit/config.js';
+import { parseAnswer, requestText } from '../kit/http.js';
 import { parseDoudianConfig, type DoudianConfig } from './config.js';
 import { errorFromCode, ruleForCode, type DoudianApi } from './errors.js';
 import { marshalParamJson, parseJsonLossless } from './json.js';
@@ -83,45 +84,12 @@ function answerOf(body: unknown, api: DoudianApi): ApiAnswer {
   };
 }
 
-async function postText(url: string, body: string, timeoutMs: number): Promise<string> {
-  const target = `POST ${redactUrl(url)}`;
-  let status: number;
-  let text: string;
-  let retryAfter: string | null;
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        accept: 'application/json',
-        'content-type': 'application/json;charset=UTF-8',
-        // Ask for the new code/sub_code answer format, as the official SDKs do.
-        'x-open-no-old-err-code': '1',
-      },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = response.status;
-    retryAfter = response.headers.get('retry-after');
-    text = await response.text();
-  } catch (cause) {
-    const isTimeout = cause instanceof Error && cause.name === 'TimeoutError';
-    throw new DatongError(
-      'PLATFORM_UNREACHABLE',
-      isTimeout ? `${target} timed out after ${timeoutMs} ms` : `${target} failed: network error`,
-      { cause, meta: { platform: 'doudian', target } },
-    );
-  }
-  if (status === 429) {
-    throw new DatongError('PLATFORM_RATE_LIMITED', `${target} answered 429`, { meta: { platform: 'doudian', target, status, retryAfter } });
-  }
-  if (status >= 500) {
-    throw new DatongError('PLATFORM_UNREACHABLE', `${target} answered ${status}`, { meta: { platform: 'doudian', target, status } });
-  }
-  if (status < 200 || status >= 300) {
-    throw new DatongError('PLATFORM_ERROR', `${target} answered ${status}`, { meta: { platform: 'doudian', target, status } });
-  }
-  return text;
-}
+const REQUEST_HEADERS: Readonly<Record<string, string>> = {
+  accept: 'application/json',
+  'content-type': 'application/json;charset=UTF-8',
+  // Ask for the new code/sub_code answer format, as the official SDKs do.
+  'x-open-no-old-err-code': '1',
+};
 
 function checkMessage(error: DatongError): ConnectionCheck['message'] {
   const platformCode = error.meta?.['platformCode'];
@@ -172,7 +140,7 @@ function checkMessage(error: DatongError): ConnectionCheck['message'] {
  */
 export function createDoudianClient(config: DoudianConfig, deps: ClientDeps = {}): DoudianClient {
   const { appKey, appSecret, shopId, apiBase: configBase } = parseDoudianConfig(config);
-  const apiBase = (deps.baseUrl ?? configBase).replace(/\/+$/, '');
+  const apiBase = withoutTrailingSlashes(deps.baseUrl ?? configBase);
   const now = (): number => (deps.now === undefined ? Date.now() : deps.now().getTime());
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const rateLimit = deps.rateLimit ?? (async () => undefined);
@@ -185,16 +153,15 @@ export function createDoudianClient(config: DoudianConfig, deps: ClientDeps = {}
     const sign = signApiRequest({ appKey, appSecret, method: api, paramJson, timestamp });
     const query = new URLSearchParams({ app_key: appKey, method: api, v: '2', timestamp, sign, sign_method: 'hmac-sha256' });
     if (accessToken !== undefined) query.set('access_token', accessToken);
-    const text = await postText(`${apiBase}${methodPath(api)}?${query.toString()}`, paramJson, timeoutMs);
-    let body: unknown;
-    try {
-      body = parseJsonLossless(text);
-    } catch (cause) {
-      throw new DatongError('PLATFORM_ERROR', `Douyin shop ${api} answered with a body that is not JSON`, {
-        cause,
-        meta: { platform: 'doudian', api },
-      });
-    }
+    const { text } = await requestText({
+      method: 'POST',
+      url: `${apiBase}${methodPath(api)}?${query.toString()}`,
+      headers: REQUEST_HEADERS,
+      body: paramJson,
+      timeoutMs,
+      meta: { platform: 'doudian' },
+    });
+    const body = parseAnswer(text, parseJsonLossless, `Douyin shop ${api} answered with a body that is not JSON`, { platform: 'doudian', api });
     return answerOf(body, api);
   }
 

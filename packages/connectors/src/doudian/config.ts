@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { DatongError } from '@datong/core';
+import { ValueErrorType } from '@sinclair/typebox/value';
+import { checkConfig, withoutTrailingSlashes } from '../kit/config.js';
 
 export const DEFAULT_DOUDIAN_API_BASE = 'https://openapi-fxg.jinritemai.com';
 
@@ -44,24 +44,6 @@ export interface DoudianConfig {
   readonly apiBase: string;
 }
 
-interface ConfigProblem {
-  readonly pointer: string;
-  readonly message: string;
-}
-
-function apiBaseProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
-  if (url.search !== '' || url.hash !== '') return 'must not have a query string or a fragment';
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
-  return undefined;
-}
-
 /**
  * Validates raw connector config and returns it frozen with defaults applied. Fails closed: a
  * config without its App Secret is refused, every problem is reported at once as
@@ -72,37 +54,15 @@ function apiBaseProblem(value: string): string | undefined {
  * config.apiBase; // 'https://openapi-fxg.jinritemai.com'
  */
 export function parseDoudianConfig(raw: unknown): DoudianConfig {
-  const problems: ConfigProblem[] = [];
-  const seen = new Set<string>();
-  const add = (pointer: string, message: string): void => {
-    if (seen.has(pointer)) return;
-    seen.add(pointer);
-    problems.push({ pointer: pointer === '' ? '/' : pointer, message });
-  };
-
-  for (const error of Value.Errors(doudianConfigSchema, raw)) {
-    // TypeBox has no built-in uri format; apiBaseProblem checks it instead.
-    if (error.type === ValueErrorType.StringFormatUnknown) continue;
+  const input = checkConfig(doudianConfigSchema, raw, {
+    name: 'Douyin shop',
     // Never echo the pattern check's input: for appKey it is harmless, but keep one rule.
-    add(error.path, error.type === ValueErrorType.StringPattern ? 'has the wrong format' : error.message);
-  }
-  if (typeof raw === 'object' && raw !== null && 'apiBase' in raw && typeof raw.apiBase === 'string') {
-    const problem = apiBaseProblem(raw.apiBase);
-    if (problem !== undefined) add('/apiBase', problem);
-  }
-
-  if (problems.length > 0) {
-    throw new DatongError(
-      'CONNECTOR_CONFIG_INVALID',
-      `Douyin shop config is invalid: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`,
-      { extensions: { errors: problems } },
-    );
-  }
-  const input = raw as DoudianConfigInput;
+    describe: (error) => (error.type === ValueErrorType.StringPattern ? 'has the wrong format' : undefined),
+  });
   return Object.freeze({
     appKey: input.appKey,
     appSecret: input.appSecret,
     shopId: input.shopId,
-    apiBase: (input.apiBase ?? DEFAULT_DOUDIAN_API_BASE).replace(/\/+$/, ''),
+    apiBase: withoutTrailingSlashes(input.apiBase ?? DEFAULT_DOUDIAN_API_BASE),
   });
 }

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatongError } from '@datong/core';
-import { redactUrl, requestJson } from './http.js';
+import { parseAnswer, redactUrl, requestJson, requestText } from './http.js';
+import { parseJsonKeepingBigInts } from './json.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -130,6 +131,126 @@ describe('requestJson', () => {
       requestJson({ method: 'GET', url: `${url}/sns/jscode2session?secret=TOPSECRET&js_code=c`, timeoutMs: 5_000 }),
     );
     expect(JSON.stringify({ message: error.message, detail: error.detail, meta: error.meta })).not.toContain('TOPSECRET');
+  });
+});
+
+describe('requestJson with a platform parser', () => {
+  it('keeps a 19-digit id exact with a lossless parser and the caller\'s content type', async () => {
+    const url = await serve((req, res) => {
+      res.writeHead(200);
+      res.end(`{"tid":1172200053212681005,"contentType":${JSON.stringify(req.headers['content-type'])}}`);
+    });
+    const response = await requestJson({
+      method: 'POST',
+      url,
+      body: {},
+      timeoutMs: 5_000,
+      headers: { 'content-type': 'application/json;charset=UTF-8' },
+      parse: parseJsonKeepingBigInts,
+    });
+    expect(response.body).toStrictEqual({ tid: '1172200053212681005', contentType: 'application/json;charset=UTF-8' });
+  });
+
+  it('gives a body that is not JSON the same error as before, with the caller\'s meta', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200);
+      res.end('<html>');
+    });
+    const error = await failure(requestJson({ method: 'POST', url: `${url}/auth/token`, body: {}, timeoutMs: 5_000, meta: { platform: 'youzan', api: 'auth.token' } }));
+    expect(error.code).toBe('PLATFORM_ERROR');
+    expect(error.detail).toBe(`POST ${url}/auth/token answered 200 with a body that is not JSON`);
+    expect(error.meta).toStrictEqual({ platform: 'youzan', api: 'auth.token', target: `POST ${url}/auth/token`, status: 200, bodyLength: 6 });
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+  });
+});
+
+describe('requestText', () => {
+  it('sends the body and headers as given and answers the text untouched', async () => {
+    const url = await serve((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+      req.on('end', () => {
+        res.writeHead(200);
+        res.end(`${req.method} ${String(req.headers['content-type'])} ${raw} {"id":1172200053212681005}`);
+      });
+    });
+    const response = await requestText({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8' },
+      body: 'a=1&b=2',
+      timeoutMs: 5_000,
+    });
+    expect(response).toStrictEqual({ status: 200, text: 'POST application/x-www-form-urlencoded;charset=utf-8 a=1&b=2 {"id":1172200053212681005}' });
+  });
+
+  it('names the call by its target and adds the caller\'s meta to the status errors', async () => {
+    const url = await serve((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/busy') res.writeHead(429, { 'retry-after': '3' });
+      else res.writeHead(path === '/down' ? 503 : 403);
+      res.end();
+    });
+    const meta = { platform: 'taobao', api: 'taobao.trade.fullinfo.get' };
+    const target = `POST ${url}/busy taobao.trade.fullinfo.get`;
+    const busy = await failure(requestText({ method: 'POST', url: `${url}/busy?session=S3CRET`, timeoutMs: 5_000, target, meta }));
+    expect(busy.code).toBe('PLATFORM_RATE_LIMITED');
+    expect(busy.detail).toBe(`${target} answered 429`);
+    expect(busy.meta).toStrictEqual({ ...meta, target, status: 429, retryAfter: '3' });
+
+    const down = await failure(requestText({ method: 'GET', url: `${url}/down?sig=S3CRET`, timeoutMs: 5_000, meta }));
+    expect(down.code).toBe('PLATFORM_UNREACHABLE');
+    expect(down.detail).toBe(`GET ${url}/down answered 503`);
+    expect(down.meta).toStrictEqual({ ...meta, target: `GET ${url}/down`, status: 503 });
+
+    const forbidden = await failure(requestText({ method: 'GET', url: `${url}/no?sig=S3CRET`, timeoutMs: 5_000 }));
+    expect(forbidden.code).toBe('PLATFORM_ERROR');
+    expect(forbidden.detail).toBe(`GET ${url}/no answered 403`);
+    expect(JSON.stringify([busy, down, forbidden].map((e) => ({ d: e.detail, m: e.meta })))).not.toContain('S3CRET');
+  });
+
+  it('leaves Retry-After out when the caller does not report it', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(429, { 'retry-after': '3' });
+      res.end();
+    });
+    const error = await failure(requestText({ method: 'GET', url, timeoutMs: 5_000, meta: { platform: 'meituan' }, reportRetryAfter: false }));
+    expect(error.code).toBe('PLATFORM_RATE_LIMITED');
+    expect(error.meta).toStrictEqual({ platform: 'meituan', target: `GET ${url}/`, status: 429 });
+  });
+
+  it('maps a timeout to PLATFORM_UNREACHABLE with the caller\'s meta', async () => {
+    const url = await serve(() => {
+      // Never answers.
+    });
+    const error = await failure(requestText({ method: 'GET', url, timeoutMs: 50, meta: { platform: 'doudian' } }));
+    expect(error.code).toBe('PLATFORM_UNREACHABLE');
+    expect(error.detail).toBe(`GET ${url}/ timed out after 50 ms`);
+    expect(error.meta).toStrictEqual({ platform: 'doudian', target: `GET ${url}/` });
+  });
+});
+
+describe('parseAnswer', () => {
+  it('answers what the parser gives', () => {
+    expect(parseAnswer('{"p_id":4781320682406083640}', parseJsonKeepingBigInts, 'unused')).toStrictEqual({ p_id: '4781320682406083640' });
+  });
+
+  it('turns a parse failure into PLATFORM_ERROR with the given message and meta, keeping the cause', () => {
+    let error: unknown;
+    try {
+      parseAnswer('<html>', parseJsonKeepingBigInts, 'Douyin shop token.create answered with a body that is not JSON', {
+        platform: 'doudian',
+        api: 'token.create',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DatongError);
+    const e = error as DatongError;
+    expect(e.code).toBe('PLATFORM_ERROR');
+    expect(e.detail).toBe('Douyin shop token.create answered with a body that is not JSON');
+    expect(e.meta).toStrictEqual({ platform: 'doudian', api: 'token.create' });
+    expect(e.cause).toBeInstanceOf(SyntaxError);
   });
 });
 

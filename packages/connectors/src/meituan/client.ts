@@ -1,6 +1,7 @@
 import { DatongError, type CanonicalOrder } from '@datong/core';
 import type { ClientDeps, CommerceClient, ConnectionCheck, OrderPage } from '../kit/connector.js';
-import { redactUrl } from '../kit/http.js';
+import { withoutTrailingSlashes } from '../kit/config.js';
+import { parseAnswer, redactUrl, requestText } from '../kit/http.js';
 import { parseMeituanConfig, type MeituanConfig } from './config.js';
 import { errorFromMeituan, type MeituanApi } from './errors.js';
 import { isJsonObject, parseJsonLossless, type LosslessJson } from './json.js';
@@ -15,10 +16,10 @@ import { chinaDay, nextChinaDay, previousChinaDay } from './values.js';
  * (epoch seconds) plus the API's parameters, sig = md5(URL + "?" + sorted k=v + app_secret)
  * (sign.ts), then sent URL-encoded with sig appended.
  *
- * Answers are read as text and parsed losslessly (json.ts) because order ids exceed 2^53, so this
- * client does its own fetch instead of kit/http's requestJson (which JSON.parses); it keeps the
- * same transport rules: timeout and network errors and 5xx are PLATFORM_UNREACHABLE, 429 is
- * PLATFORM_RATE_LIMITED, and only the URL without its query string reaches error details.
+ * Answers are read as text with kit/http's requestText and parsed losslessly (json.ts) because
+ * order ids exceed 2^53. Transport rules are the kit's: timeout and network errors and 5xx are
+ * PLATFORM_UNREACHABLE, 429 is PLATFORM_RATE_LIMITED, and only the URL without its query string
+ * reaches error details.
  *
  * APIs: poi/getids (credentials check), order/getOrderDetail (one order),
  * ecommerce/order/getOrderIdByDaySeq (order ids of a store by day and daily sequence number, in
@@ -120,7 +121,7 @@ const NOT_FOUND = /不存在|not exist|not found/i;
  */
 export function createMeituanClient(rawConfig: MeituanConfig, deps: ClientDeps = {}): MeituanClient {
   const config = parseMeituanConfig(rawConfig);
-  const base = (deps.baseUrl ?? config.apiBase).replace(/\/+$/, '');
+  const base = withoutTrailingSlashes(deps.baseUrl ?? config.apiBase);
   const now = deps.now ?? (() => new Date());
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
@@ -135,42 +136,22 @@ export function createMeituanClient(rawConfig: MeituanConfig, deps: ClientDeps =
     const query = new URLSearchParams({ ...signed, sig }).toString();
     const target = `GET ${redactUrl(url)}`;
 
-    let status: number;
-    let text: string;
-    try {
-      const response = await fetch(`${url}?${query}`, {
-        method: 'GET',
-        headers: { accept: 'application/json' },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = response.status;
-      text = await response.text();
-    } catch (cause) {
-      const isTimeout = cause instanceof Error && cause.name === 'TimeoutError';
-      throw new DatongError(
-        'PLATFORM_UNREACHABLE',
-        isTimeout ? `${target} timed out after ${timeoutMs} ms` : `${target} failed: network error`,
-        { cause, meta: { platform: 'meituan', api, target } },
-      );
-    }
-    if (status === 429) {
-      throw new DatongError('PLATFORM_RATE_LIMITED', `${target} answered 429`, { meta: { platform: 'meituan', api, status } });
-    }
-    if (status >= 500) {
-      throw new DatongError('PLATFORM_UNREACHABLE', `${target} answered ${status}`, { meta: { platform: 'meituan', api, status } });
-    }
-    if (status < 200 || status >= 300) {
-      throw new DatongError('PLATFORM_ERROR', `${target} answered ${status}`, { meta: { platform: 'meituan', api, status } });
-    }
-    let body: LosslessJson;
-    try {
-      body = parseJsonLossless(text);
-    } catch (cause) {
-      throw new DatongError('PLATFORM_ERROR', `${target} answered with a body that is not JSON`, {
-        cause,
-        meta: { platform: 'meituan', api, bodyLength: text.length },
-      });
-    }
+    const { text } = await requestText({
+      method: 'GET',
+      url: `${url}?${query}`,
+      headers: { accept: 'application/json' },
+      timeoutMs,
+      target,
+      meta: { platform: 'meituan', api },
+      // Unchanged from this client's own fetch: a 429 never reported Retry-After (Meituan
+      // throttles with code 711 in a 200 answer), so the poller's own back-off applies.
+      reportRetryAfter: false,
+    });
+    const body = parseAnswer(text, parseJsonLossless, `${target} answered with a body that is not JSON`, {
+      platform: 'meituan',
+      api,
+      bodyLength: text.length,
+    });
     if (!isJsonObject(body)) {
       throw new DatongError('PLATFORM_ERROR', `${target} answered with an unexpected shape`, { meta: { platform: 'meituan', api } });
     }

@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { DatongError } from '@datong/core';
+import { checkConfig, withoutTrailingSlashes } from '../kit/config.js';
 
 /**
  * Base URL of the Meituan waimai (外卖/闪购) open API, as the official Java SDK and the API
@@ -55,24 +54,6 @@ export interface MeituanConfig {
   readonly appPoiCode?: string;
 }
 
-interface ConfigProblem {
-  readonly pointer: string;
-  readonly message: string;
-}
-
-function apiBaseProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
-  if (url.search !== '' || url.hash !== '') return 'must not have a query string or a fragment';
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
-  return undefined;
-}
-
 /**
  * Validates raw connector config and returns it frozen with defaults applied. Fails closed:
  * a config without `appSecret` is refused, every problem is reported at once as
@@ -84,37 +65,11 @@ function apiBaseProblem(value: string): string | undefined {
  * config.apiBase; // 'https://waimaiopen.meituan.com/api/v1'
  */
 export function parseMeituanConfig(raw: unknown): MeituanConfig {
-  const problems: ConfigProblem[] = [];
-  const seen = new Set<string>();
-  const add = (pointer: string, message: string): void => {
-    // TypeBox reports a missing property twice (required, then wrong type); keep the first.
-    if (seen.has(pointer)) return;
-    seen.add(pointer);
-    problems.push({ pointer: pointer === '' ? '/' : pointer, message });
-  };
-
-  for (const error of Value.Errors(meituanConfigSchema, raw)) {
-    // `format: 'uri'` documents the field for JSON Schema tools; the check below does the work.
-    if (error.type === ValueErrorType.StringFormatUnknown) continue;
-    add(error.path, error.message);
-  }
-  if (typeof raw === 'object' && raw !== null && 'apiBase' in raw && typeof raw.apiBase === 'string') {
-    const problem = apiBaseProblem(raw.apiBase);
-    if (problem !== undefined) add('/apiBase', problem);
-  }
-
-  if (problems.length > 0) {
-    throw new DatongError(
-      'CONNECTOR_CONFIG_INVALID',
-      `Meituan config is invalid: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`,
-      { extensions: { errors: problems } },
-    );
-  }
-  const input = raw as MeituanConfigInput;
+  const input = checkConfig(meituanConfigSchema, raw, { name: 'Meituan' });
   const config: MeituanConfig = {
     appId: input.appId,
     appSecret: input.appSecret,
-    apiBase: (input.apiBase ?? DEFAULT_MEITUAN_API_BASE).replace(/\/+$/, ''),
+    apiBase: withoutTrailingSlashes(input.apiBase ?? DEFAULT_MEITUAN_API_BASE),
     ...(input.appPoiCode === undefined ? {} : { appPoiCode: input.appPoiCode }),
   };
   return Object.freeze(config);

@@ -7,7 +7,8 @@ import type {
   PlatformMessage,
   PulledMessages,
 } from '../kit/connector.js';
-import { redactUrl } from '../kit/http.js';
+import { withoutTrailingSlashes } from '../kit/config.js';
+import { parseAnswer, redactUrl, requestText } from '../kit/http.js';
 import { parseTaobaoConfig, type TaobaoConfig } from './config.js';
 import { errorFromTopError } from './errors.js';
 import { idString, parseJsonKeepingBigInts } from './json.js';
@@ -118,7 +119,7 @@ function decodeCursor(raw: string, from: number, to: number): Cursor {
  */
 export function createTaobaoClient(config: TaobaoConfig, deps: ClientDeps = {}): TaobaoClient {
   const cfg = parseTaobaoConfig(config);
-  const apiUrl = (deps.baseUrl ?? cfg.apiBase).replace(/\/+$/, '');
+  const apiUrl = withoutTrailingSlashes(deps.baseUrl ?? cfg.apiBase);
   const now = deps.now ?? (() => new Date());
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const redact = [cfg.appSecret, cfg.sessionKey];
@@ -144,49 +145,21 @@ export function createTaobaoClient(config: TaobaoConfig, deps: ClientDeps = {}):
     all['sign'] = signTopRequest(all, cfg.appSecret, cfg.signMethod);
 
     const target = `POST ${redactUrl(apiUrl)} ${method}`;
-    let status: number;
-    let text: string;
-    let retryAfter: string | null;
-    try {
-      const response = await fetch(apiUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
-        body: new URLSearchParams(all).toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = response.status;
-      retryAfter = response.headers.get('retry-after');
-      text = await response.text();
-    } catch (cause) {
-      const isTimeout = cause instanceof Error && cause.name === 'TimeoutError';
-      throw new DatongError(
-        'PLATFORM_UNREACHABLE',
-        isTimeout ? `${target} timed out after ${timeoutMs} ms` : `${target} failed: network error`,
-        { cause, meta: { platform: 'taobao', api: method, target } },
-      );
-    }
-    if (status === 429) {
-      throw new DatongError('PLATFORM_RATE_LIMITED', `${target} answered 429`, {
-        meta: { platform: 'taobao', api: method, status, retryAfter },
-      });
-    }
-    if (status >= 500) {
-      throw new DatongError('PLATFORM_UNREACHABLE', `${target} answered ${status}`, {
-        meta: { platform: 'taobao', api: method, status },
-      });
-    }
-    if (status < 200 || status >= 300) {
-      throw new DatongError('PLATFORM_ERROR', `${target} answered ${status}`, { meta: { platform: 'taobao', api: method, status } });
-    }
-    let body: unknown;
-    try {
-      body = parseJsonKeepingBigInts(text);
-    } catch (cause) {
-      throw new DatongError('PLATFORM_ERROR', `${target} answered a body that is not JSON`, {
-        cause,
-        meta: { platform: 'taobao', api: method, status, bodyLength: text.length },
-      });
-    }
+    const { status, text } = await requestText({
+      method: 'POST',
+      url: apiUrl,
+      headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+      body: new URLSearchParams(all).toString(),
+      timeoutMs,
+      target,
+      meta: { platform: 'taobao', api: method },
+    });
+    const body = parseAnswer(text, parseJsonKeepingBigInts, `${target} answered a body that is not JSON`, {
+      platform: 'taobao',
+      api: method,
+      status,
+      bodyLength: text.length,
+    });
     if (isObj(body) && isTopErrorBody(body['error_response'])) {
       throw errorFromTopError(method, body['error_response'], redact);
     }

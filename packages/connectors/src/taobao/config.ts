@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { DatongError } from '@datong/core';
+import { checkConfig, withoutTrailingSlashes } from '../kit/config.js';
 
 /** The TOP gateway over HTTPS (open.taobao.com, "API调用方法详解", 调用入口 / 正式环境). */
 export const DEFAULT_TOP_API_BASE = 'https://eco.taobao.com/router/rest';
@@ -85,24 +84,6 @@ export interface TaobaoConfig {
   readonly fetchTradeDetails: boolean;
 }
 
-interface ConfigProblem {
-  readonly pointer: string;
-  readonly message: string;
-}
-
-function apiBaseProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
-  if (url.search !== '' || url.hash !== '') return 'must not have a query string or a fragment';
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
-  return undefined;
-}
-
 /**
  * Validates raw connector config. Fails closed: a config without its AppSecret or session key
  * is refused with CONNECTOR_CONFIG_INVALID listing every problem (`errors: [{ pointer, message }]`),
@@ -113,39 +94,16 @@ function apiBaseProblem(value: string): string | undefined {
  * config.apiBase; // 'https://eco.taobao.com/router/rest'
  */
 export function parseTaobaoConfig(raw: unknown): TaobaoConfig {
-  const problems: ConfigProblem[] = [];
-  const seen = new Set<string>();
-  const add = (pointer: string, message: string): void => {
-    if (seen.has(pointer)) return;
-    seen.add(pointer);
-    problems.push({ pointer: pointer === '' ? '/' : pointer, message });
-  };
-
-  for (const error of Value.Errors(taobaoConfigSchema, raw)) {
-    // `format: 'uri'` documents the field; TypeBox has no built-in uri format, checked below.
-    if (error.type === ValueErrorType.StringFormatUnknown) continue;
+  const input = checkConfig(taobaoConfigSchema, raw, {
+    name: 'Taobao',
     // A union reports its own error and one per member; keep one readable line.
-    const message = error.path === '/signMethod' ? `must be one of ${TOP_SIGN_METHODS.join(', ')}` : error.message;
-    add(error.path, message);
-  }
-  if (typeof raw === 'object' && raw !== null && 'apiBase' in raw && typeof raw.apiBase === 'string') {
-    const problem = apiBaseProblem(raw.apiBase);
-    if (problem !== undefined) add('/apiBase', problem);
-  }
-
-  if (problems.length > 0) {
-    throw new DatongError(
-      'CONNECTOR_CONFIG_INVALID',
-      `Taobao config is invalid: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`,
-      { extensions: { errors: problems } },
-    );
-  }
-  const input = raw as TaobaoConfigInput;
+    describe: (error) => (error.path === '/signMethod' ? `must be one of ${TOP_SIGN_METHODS.join(', ')}` : undefined),
+  });
   const config: TaobaoConfig = {
     appKey: input.appKey,
     appSecret: input.appSecret,
     sessionKey: input.sessionKey,
-    apiBase: (input.apiBase ?? DEFAULT_TOP_API_BASE).replace(/\/+$/, ''),
+    apiBase: withoutTrailingSlashes(input.apiBase ?? DEFAULT_TOP_API_BASE),
     signMethod: input.signMethod ?? DEFAULT_TOP_SIGN_METHOD,
     fetchTradeDetails: input.fetchTradeDetails ?? true,
     ...(input.groupName === undefined ? {} : { groupName: input.groupName }),

@@ -1,7 +1,8 @@
 import { DatongError } from '@datong/core';
 import type { CanonicalOrder } from '@datong/core';
 import type { ClientDeps, CommerceClient, ConnectionCheck, OrderPage } from '../kit/connector.js';
-import { redactUrl } from '../kit/http.js';
+import { withoutTrailingSlashes } from '../kit/config.js';
+import { redactUrl, requestJson } from '../kit/http.js';
 import { parseJsonExact } from './codec.js';
 import { parseYouzanConfig, type YouzanConfig } from './config.js';
 import { YOUZAN_ORDER_NOT_FOUND_CODES, ruleForYouzanCode, youzanError, type YouzanApi, type YouzanErrorLayer } from './errors.js';
@@ -25,9 +26,9 @@ import { int, toBeijing } from './values.js';
  * - orders: youzan.trades.sold.get 4.0.4 by update time (start_update/end_update, Beijing time,
  *   span ≤ 3 months, page_no ≤ 100, page_size ≤ 100) and youzan.trade.get 4.0.2 by tid.
  *
- * The HTTP call is local rather than kit/http's requestJson because Youzan's answers carry
- * long integer ids and must be parsed without rounding (codec.ts); the error mapping is the
- * same as kit/http's (network/5xx → PLATFORM_UNREACHABLE, 429 → PLATFORM_RATE_LIMITED).
+ * The HTTP call is kit/http's requestJson (network/5xx → PLATFORM_UNREACHABLE, 429 →
+ * PLATFORM_RATE_LIMITED) with codec.ts's parser, because Youzan's answers carry long integer
+ * ids that must be parsed without rounding.
  */
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -70,48 +71,20 @@ function asObject(value: unknown): Json | undefined {
 }
 
 async function postJson(api: YouzanApi, url: string, body: unknown, timeoutMs: number): Promise<Json> {
-  const target = `POST ${redactUrl(url)}`;
-  let status: number;
-  let text: string;
-  let retryAfter: string | null;
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { accept: 'application/json', 'content-type': 'application/json;charset=UTF-8' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    status = response.status;
-    retryAfter = response.headers.get('retry-after');
-    text = await response.text();
-  } catch (cause) {
-    const isTimeout = cause instanceof Error && cause.name === 'TimeoutError';
-    throw new DatongError(
-      'PLATFORM_UNREACHABLE',
-      isTimeout ? `${target} timed out after ${timeoutMs} ms` : `${target} failed: network error`,
-      { cause, meta: { platform: 'youzan', api, target } },
-    );
-  }
-  if (status === 429) {
-    throw new DatongError('PLATFORM_RATE_LIMITED', `${target} answered 429`, { meta: { platform: 'youzan', api, target, status, retryAfter } });
-  }
-  if (status >= 500) {
-    throw new DatongError('PLATFORM_UNREACHABLE', `${target} answered ${status}`, { meta: { platform: 'youzan', api, target, status } });
-  }
-  if (status < 200 || status >= 300) {
-    throw new DatongError('PLATFORM_ERROR', `${target} answered ${status}`, { meta: { platform: 'youzan', api, target, status } });
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseJsonExact(text);
-  } catch (cause) {
-    throw new DatongError('PLATFORM_ERROR', `${target} answered ${status} with a body that is not JSON`, {
-      cause,
-      meta: { platform: 'youzan', api, target, status, bodyLength: text.length },
-    });
-  }
+  const { body: parsed } = await requestJson({
+    method: 'POST',
+    url,
+    body,
+    timeoutMs,
+    headers: { 'content-type': 'application/json;charset=UTF-8' },
+    parse: parseJsonExact,
+    meta: { platform: 'youzan', api },
+  });
   const object = asObject(parsed);
-  if (object === undefined) throw new DatongError('PLATFORM_ERROR', `${target} answered with a non-object JSON body`, { meta: { platform: 'youzan', api, target } });
+  if (object === undefined) {
+    const target = `POST ${redactUrl(url)}`;
+    throw new DatongError('PLATFORM_ERROR', `${target} answered with a non-object JSON body`, { meta: { platform: 'youzan', api, target } });
+  }
   return object;
 }
 
@@ -170,7 +143,7 @@ function decodeCursor(cursor: string, from: number, to: number): { fromMs: numbe
  */
 export function createYouzanClient(config: YouzanConfig, deps: ClientDeps = {}): YouzanClient {
   const { clientId, clientSecret, kdtId, apiBase: configuredBase } = parseYouzanConfig(config);
-  const apiBase = (deps.baseUrl ?? configuredBase).replace(/\/+$/, '');
+  const apiBase = withoutTrailingSlashes(deps.baseUrl ?? configuredBase);
   const now = (): number => (deps.now === undefined ? Date.now() : deps.now().getTime());
   const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const rateLimit = async (api: YouzanApi): Promise<void> => {

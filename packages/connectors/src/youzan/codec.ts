@@ -9,61 +9,16 @@
  *   because both encoders turn a literal `+` into `%2B`.
  */
 
-/** Integers with more digits than this are quoted (2^53 has 16 digits; 15 are always safe). */
-const MAX_SAFE_DIGITS = 15;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
+import { isLongIntegerLiteral, quoteNumberLiterals } from '../kit/json.js';
 
 /**
  * Returns `text` with every integer literal of more than 15 digits (outside strings) wrapped in
- * quotes. Fractions and exponents are left alone (no platform id has them). The scan follows
- * JSON's grammar for strings (escapes included), so digits inside strings are never touched.
- * Malformed JSON stays malformed: JSON.parse reports it afterwards.
+ * quotes (kit/json's isLongIntegerLiteral). Fractions and exponents are left alone (no platform
+ * id has them); digits inside strings are never touched. Malformed JSON stays malformed:
+ * JSON.parse reports it afterwards.
  */
 export function quoteLongIntegers(text: string): string {
-  let out = '';
-  let last = 0;
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      i += 1;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c /* \ */) i += 2;
-        else if (d === 0x22) {
-          i += 1;
-          break;
-        } else i += 1;
-      }
-      continue;
-    }
-    if (c === 0x2d /* - */ || isDigit(c)) {
-      const start = i;
-      if (c === 0x2d) i += 1;
-      const digitsStart = i;
-      while (i < n && isDigit(text.charCodeAt(i))) i += 1;
-      const digits = i - digitsStart;
-      let isInteger = true;
-      while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d || isDigit(d)) {
-          isInteger = false;
-          i += 1;
-        } else break;
-      }
-      if (isInteger && digits > MAX_SAFE_DIGITS) {
-        out += `${text.slice(last, start)}"${text.slice(start, i)}"`;
-        last = i;
-      }
-      continue;
-    }
-    i += 1;
-  }
-  return last === 0 ? text : out + text.slice(last);
+  return quoteNumberLiterals(text, isLongIntegerLiteral);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Value, ValueErrorType } from '@sinclair/typebox/value';
-import { DatongError } from '@datong/core';
+import { ValueErrorType } from '@sinclair/typebox/value';
+import { checkConfig, withoutTrailingSlashes } from '../kit/config.js';
 
 /** Youzan Cloud (有赞云) open API host: token at /auth/token, APIs at /api/{name}/{version}. */
 export const DEFAULT_YOUZAN_API_BASE = 'https://open.youzanyun.com';
@@ -45,24 +45,6 @@ export interface YouzanConfig {
   readonly apiBase: string;
 }
 
-interface ConfigProblem {
-  readonly pointer: string;
-  readonly message: string;
-}
-
-function apiBaseProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URL';
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
-  if (url.search !== '' || url.hash !== '') return 'must not have a query string or a fragment';
-  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
-  return undefined;
-}
-
 /**
  * Validates raw connector config and returns it frozen with defaults applied. Fails closed:
  * a config without `clientSecret` (or with an empty one) is refused, every problem is reported
@@ -85,37 +67,14 @@ export function parseYouzanConfig(raw: unknown): YouzanConfig {
     }
   }
 
-  const problems: ConfigProblem[] = [];
-  const seen = new Set<string>();
-  const add = (pointer: string, message: string): void => {
-    // TypeBox reports a missing property twice (required, then wrong type); keep the first.
-    if (seen.has(pointer)) return;
-    seen.add(pointer);
-    problems.push({ pointer: pointer === '' ? '/' : pointer, message });
-  };
-
-  for (const error of Value.Errors(youzanConfigSchema, input)) {
-    // `format: 'uri'` documents the field for JSON Schema tools; the check below does it.
-    if (error.type === ValueErrorType.StringFormatUnknown) continue;
-    add(error.path, error.type === ValueErrorType.StringPattern ? 'must be the numeric shop id (kdt_id)' : error.message);
-  }
-  if (typeof input === 'object' && input !== null && 'apiBase' in input && typeof input.apiBase === 'string') {
-    const problem = apiBaseProblem(input.apiBase);
-    if (problem !== undefined) add('/apiBase', problem);
-  }
-
-  if (problems.length > 0) {
-    throw new DatongError(
-      'CONNECTOR_CONFIG_INVALID',
-      `Youzan config is invalid: ${problems.map((p) => `${p.pointer} ${p.message}`).join('; ')}`,
-      { extensions: { errors: problems } },
-    );
-  }
-  const valid = input as YouzanConfigInput;
+  const valid = checkConfig(youzanConfigSchema, input, {
+    name: 'Youzan',
+    describe: (error) => (error.type === ValueErrorType.StringPattern ? 'must be the numeric shop id (kdt_id)' : undefined),
+  });
   return Object.freeze({
     clientId: valid.clientId,
     clientSecret: valid.clientSecret,
     kdtId: valid.kdtId,
-    apiBase: (valid.apiBase ?? DEFAULT_YOUZAN_API_BASE).replace(/\/+$/, ''),
+    apiBase: withoutTrailingSlashes(valid.apiBase ?? DEFAULT_YOUZAN_API_BASE),
   });
 }
