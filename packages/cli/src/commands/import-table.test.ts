@@ -214,6 +214,42 @@ describe('datong import <csv|xlsx>', () => {
     }
   });
 
+  it('imports an order export with one row per line as orders, and counts orders and lines in the dry run and the report', async () => {
+    const fake = fakeDatong();
+    const url = await fake.start();
+    try {
+      const file = path.join(dir, 'lines.csv');
+      writeFileSync(
+        file,
+        [
+          '订单号,手机号,实付金额,商品名称,数量',
+          'A-1,13800000001,30.00,咖啡,1',
+          'A-1,13800000001,30.00,蛋糕,2',
+          'A-1,13800000001,30.00,茶,1',
+          // Another buyer on a line of A-2: the whole order is quarantined.
+          'A-2,13800000002,5.00,水,1',
+          'A-2,13800000003,5.00,水,1',
+        ].join('\n'),
+      );
+      const dry = await cli(env, ['import', file, '--type', 'orders', '--dry-run']);
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toMatch(/^rows 2-4 \(3 lines\): \{"type":"track","messageId":"order-[0-9a-f]{32}","event":"Order Completed","properties":\{"order_id":"A-1","total":"30.00",.*"products":\[\{"name":"咖啡","quantity":1\},\{"name":"蛋糕","quantity":2\},\{"name":"茶","quantity":1\}\]/m);
+      expect(dry.stdout).toContain("row 6: INVALID: phone differs from the buyer's phone on row 5 of the same order");
+      expect(dry.stdout).toContain('Checked all 5 rows: 3 valid line(s) → 1 order(s) → 1 messages, 2 invalid (would be quarantined; 1 order(s) rejected whole), 0 blank.');
+
+      const r = await cli(env, ['import', file, '--type', 'orders', '--url', url, '--write-key', 'wk_x', '--json']);
+      expect(r.stderr).not.toContain('datong:');
+      expect(JSON.parse(r.stdout)).toMatchObject({ rowsRead: 5, valid: 3, invalid: 2, orders: 1, ordersRejected: 1, sent: 1, accepted: 1 });
+      expect(fake.received).toHaveLength(1);
+      expect(fake.rejected).toEqual([5, 6]);
+      const again = await cli(env, ['import', file, '--type', 'orders', '--url', url, '--write-key', 'wk_x']);
+      expect(again.stdout).toMatch(/^ {2}valid\s+3 {2}order lines; totals over every run of this file$/m);
+      expect(again.stdout).toMatch(/^ {2}orders\s+1 {2}made of the valid lines; 1 more rejected whole \(every line is invalid\)$/m);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('still needs --source for a JSONL file', async () => {
     const file = path.join(dir, 'm.jsonl');
     writeFileSync(file, '{}\n');

@@ -31,9 +31,14 @@ export interface TableImportReport {
   /** Rows of the file read by this run (including the ones a resume skipped). */
   readonly rowsRead: number;
   readonly skipped: number;
+  /** Rows imported: customers, or order lines. */
   readonly valid: number;
+  /** Rows rejected (quarantined); a rejected order counts every line. */
   readonly invalid: number;
   readonly blank: number;
+  /** Orders imports: orders made of the valid rows (one order may have several lines), and orders rejected whole. */
+  readonly orders: number;
+  readonly ordersRejected: number;
   /** Messages sent (or, in a dry run, that would be sent). */
   readonly sent: number;
   readonly accepted: number;
@@ -164,10 +169,11 @@ function httpSink(base: string, writeKey: string, importId: string, fileName: st
         accepted = Number(r['accepted'] ?? 0);
         duplicates = Number(r['duplicates'] ?? 0);
       }
-      if (unit.rejected.length > 0) {
-        const rows = unit.rejected.map((r) => ({ row: r.row, problems: r.problems.slice(0, 100), messageId: r.messageId.slice(0, 200), message: r.message, data: r.data }));
+      // At most 500 rows a request (a rejected order of many lines may make a unit of more).
+      for (let i = 0; i < unit.rejected.length; i += 500) {
+        const rows = unit.rejected.slice(i, i + 500).map((r) => ({ row: r.row, problems: r.problems.slice(0, 100), messageId: r.messageId.slice(0, 200), message: r.message, data: r.data }));
         const r = await postJson(`${root}/v1/imports/${importId}/rows`, writeKey, { file: fileName.slice(0, 255), rows }, signal);
-        quarantined = Number(r['quarantined'] ?? 0);
+        quarantined += Number(r['quarantined'] ?? 0);
       }
       return { accepted, duplicates, quarantined };
     },
@@ -211,6 +217,21 @@ function rowProgress(out: OutStream, label: string, total: number): RowProgress 
     },
     stop: () => undefined,
   };
+}
+
+/** The rows of a table, reporting its progress as they are read. */
+async function* withProgress(t: ti.OpenedTable, progress: RowProgress): AsyncGenerator<ti.TableRow> {
+  let n = 0;
+  try {
+    for await (const r of t.rows) {
+      n++;
+      if (n % 256 === 0) progress.update(t.bytesRead(), n);
+      yield r;
+    }
+    progress.update(Number.MAX_SAFE_INTEGER, n);
+  } finally {
+    progress.stop();
+  }
 }
 
 function peakRssBytes(): number {
@@ -267,11 +288,30 @@ export async function runTableImport(io: CliIo, file: string, opts: TableImportO
   }
   const plan = ti.makePlan(mapping, sha256);
   const started = Date.now();
+  // Orders: a first reading of the file finds the orders whose lines are not on consecutive rows
+  // (the pipeline rejects them whole rather than import them without their late lines).
+  const scanTable = type === 'orders' ? await ti.openTable(abs, readerOptions(givenMapping)) : null;
+  const closeTables = (): void => {
+    table.close();
+    scanTable?.close();
+  };
 
   if (opts.dryRun === true) {
-    const maxRows = opts.dryRunRows === undefined ? undefined : positiveInt(opts.dryRunRows, '--dry-run-rows', 1, Number.MAX_SAFE_INTEGER);
-    const r = await ti.runImportPipeline({ rows: table.rows, plan, sink: null, sampleRows: 20, keepErrors: 50, ...(maxRows !== undefined ? { maxRows } : {}) });
-    table.close();
+    let r: ti.PipelineResult;
+    try {
+      const maxRows = opts.dryRunRows === undefined ? undefined : positiveInt(opts.dryRunRows, '--dry-run-rows', 1, Number.MAX_SAFE_INTEGER);
+      r = await ti.runImportPipeline({
+        rows: table.rows,
+        ...(scanTable ? { scanRows: scanTable.rows } : {}),
+        plan,
+        sink: null,
+        sampleRows: 20,
+        keepErrors: 50,
+        ...(maxRows !== undefined ? { maxRows } : {}),
+      });
+    } finally {
+      closeTables();
+    }
     const report = toReport(abs, type, plan.importId, true, r, started, null);
     if (opts.json === true) io.stdout.write(`${JSON.stringify({ ...report, mapping: spec, columns: table.columns, samples: r.samples, errors: r.errors })}\n`);
     else io.stdout.write(formatDryRun(abs, table, spec, givenMapping === null, mapping, r, report));
@@ -280,7 +320,7 @@ export async function runTableImport(io: CliIo, file: string, opts: TableImportO
 
   const writeKey = opts.writeKey ?? io.env['DATONG_WRITE_KEY'];
   if (writeKey === undefined || writeKey === '') {
-    table.close();
+    closeTables();
     throw new DatongError('VALIDATION_FAILED', 'Pass the source write key with --write-key (or DATONG_WRITE_KEY); create a source with POST /v1/sources');
   }
   const url = opts.url ?? io.env['DATONG_URL'] ?? 'http://127.0.0.1:3000';
@@ -290,15 +330,15 @@ export async function runTableImport(io: CliIo, file: string, opts: TableImportO
   let initial: Partial<ti.ImportCounts> = {};
   if (opts.resume === true) {
     if (!previous) {
-      table.close();
+      closeTables();
       throw new DatongError('VALIDATION_FAILED', `No checkpoint ${cpFile}: there is nothing to resume (run without --resume)`);
     }
     if (previous.sha256 !== sha256) {
-      table.close();
+      closeTables();
       throw new DatongError('VALIDATION_FAILED', `${file} changed since the interrupted import (its sha256 differs from the checkpoint's); run without --resume to import it anew`);
     }
     if (previous.mappingFingerprint !== mapping.fingerprint || previous.type !== type) {
-      table.close();
+      closeTables();
       throw new DatongError('VALIDATION_FAILED', 'The interrupted import used another --type or mapping; resume with the same ones, or run without --resume');
     }
     resumeAfterRow = previous.lastRow;
@@ -315,7 +355,17 @@ export async function runTableImport(io: CliIo, file: string, opts: TableImportO
     mappingFingerprint: mapping.fingerprint,
     importId: plan.importId,
     lastRow,
-    counts: { valid: counts.valid, invalid: counts.invalid, blank: counts.blank, messages: counts.messages, accepted: counts.accepted, duplicates: counts.duplicates, quarantined: counts.quarantined },
+    counts: {
+      valid: counts.valid,
+      invalid: counts.invalid,
+      blank: counts.blank,
+      orders: counts.orders,
+      ordersRejected: counts.ordersRejected,
+      messages: counts.messages,
+      accepted: counts.accepted,
+      duplicates: counts.duplicates,
+      quarantined: counts.quarantined,
+    },
     done,
     updatedAt: new Date().toISOString(),
   });
@@ -337,6 +387,7 @@ export async function runTableImport(io: CliIo, file: string, opts: TableImportO
   try {
     result = await ti.runImportPipeline({
       rows: table.rows,
+      ...(scanTable ? { scanRows: withProgress(scanTable, rowProgress(io.stderr, `check orders of ${path.basename(abs)}`, size)) } : {}),
       plan,
       sink: httpSink(url, writeKey, plan.importId, path.basename(abs), abort.signal),
       resumeAfterRow,
@@ -359,7 +410,7 @@ export async function runTableImport(io: CliIo, file: string, opts: TableImportO
     process.removeListener('SIGINT', onSigint);
     process.removeListener('SIGINT', quit);
     opts.signal?.removeEventListener('abort', stopFromTest);
-    table.close();
+    closeTables();
   }
   progress.update(size, result.counts.rowsRead);
   progress.stop();
@@ -384,6 +435,8 @@ function toReport(file: string, type: ti.ImportType, importId: string, dryRun: b
     valid: c.valid,
     invalid: c.invalid,
     blank: c.blank,
+    orders: c.orders,
+    ordersRejected: c.ordersRejected,
     sent: c.messages,
     accepted: c.accepted,
     duplicates: c.duplicates,
@@ -404,7 +457,8 @@ export function formatTableReport(r: TableImportReport, url: string): string {
   const lines = [
     `${r.interrupted ? 'Interrupted' : 'Imported'} ${r.file} (${r.type}) into ${url}, import ${r.importId}:`,
     row('rows read', r.rowsRead, r.skipped > 0 ? `${r.skipped} of them imported by an earlier run: skipped` : ''),
-    row('valid', r.valid, 'totals over every run of this file'),
+    row('valid', r.valid, `${r.type === 'orders' ? 'order lines; ' : ''}totals over every run of this file`),
+    ...(r.type === 'orders' ? [row('orders', r.orders, `made of the valid lines${r.ordersRejected > 0 ? `; ${r.ordersRejected} more rejected whole (every line is invalid)` : ''}`)] : []),
     row('sent', r.sent, 'Segment messages'),
     row('accepted', r.accepted, 'stored in the inbox'),
     row('duplicates', r.duplicates, 'already stored (same messageId): ignored'),
@@ -440,14 +494,21 @@ function formatDryRun(
   for (const s of r.samples) {
     if (s.blank) out.push(`row ${s.row}: blank, skipped`);
     else if (s.problems) out.push(`row ${s.row}: INVALID: ${s.problems.map((p) => p.message).join('; ')}`);
-    else for (const m of s.messages ?? []) out.push(`row ${s.row}: ${JSON.stringify(m)}`);
+    else {
+      const where = s.toRow !== undefined ? `rows ${s.row}-${s.toRow} (${s.lines ?? 0} lines)` : `row ${s.row}`;
+      for (const m of s.messages ?? []) out.push(`${where}: ${JSON.stringify(m)}`);
+    }
   }
   out.push('', `Errors (${r.counts.invalid} row(s)${r.truncated ? ` in the first ${r.counts.rowsRead} rows` : ''}${r.errors.length < r.counts.invalid ? `, first ${r.errors.length} shown` : ''}):`);
   for (const e of r.errors) out.push(`row ${e.row}: ${e.problems.map((p) => p.message).join('; ')}`);
   if (r.errors.length === 0) out.push('none');
   out.push(
     '',
-    `${r.truncated ? `Checked the first ${r.counts.rowsRead} rows` : `Checked all ${r.counts.rowsRead} rows`}: ${r.counts.valid} valid → ${r.counts.messages} messages, ${r.counts.invalid} invalid (would be quarantined), ${r.counts.blank} blank.`,
+    `${r.truncated ? `Checked the first ${r.counts.rowsRead} rows` : `Checked all ${r.counts.rowsRead} rows`}: ${
+      report.type === 'orders' ? `${r.counts.valid} valid line(s) → ${r.counts.orders} order(s)` : `${r.counts.valid} valid`
+    } → ${r.counts.messages} messages, ${r.counts.invalid} invalid (would be quarantined${
+      report.type === 'orders' && r.counts.ordersRejected > 0 ? `; ${r.counts.ordersRejected} order(s) rejected whole` : ''
+    }), ${r.counts.blank} blank.`,
   );
   return `${out.join('\n')}\n`;
 }

@@ -260,7 +260,11 @@ export function registerImport(program: Command, io: CliIo): void {
       'import a CSV or XLSX file of customers or orders into a running Datong (--type, --write-key), ' +
         'or store a JSONL file of Segment messages in the inbox of a source (--source)',
     )
-    .argument('<file>', 'CSV/XLSX file (a header row, one customer or order a row), or JSONL, one Segment message a line')
+    .argument(
+      '<file>',
+      'CSV/XLSX file (a header row, then one customer a row, or one order or order line a row: consecutive rows with the same order id are one order), ' +
+        'or JSONL, one Segment message a line',
+    )
     .option('--type <type>', 'CSV/XLSX: customers or orders')
     .option('--mapping <file.json>', 'CSV/XLSX: column mapping (default: guessed from the headers; see --dry-run)')
     .option('--dry-run', 'CSV/XLSX: print the mapping, the first 20 rows as they would be sent and every error; send nothing')

@@ -13,6 +13,8 @@ export interface FieldSpec {
   /** Header texts that name this field, best first (compared lower-cased, without spaces and brackets). */
   readonly headers: readonly string[];
   readonly required?: ImportType;
+  /** The requirement is met by mapping this field instead. */
+  readonly orMapped?: string;
 }
 
 const BOTH: readonly ImportType[] = ['customers', 'orders'];
@@ -62,10 +64,12 @@ export const IMPORT_FIELDS: Readonly<Record<string, FieldSpec>> = {
   },
   shop_id: { kind: 'text', types: ORDERS, headers: ['门店编号', '门店id', '门店代码', '门店', '门店名称', '店铺id', '店铺', '店铺名称', 'shop_id', 'store_id', 'shop', 'store'] },
   status: { kind: 'status', types: ORDERS, headers: ['订单状态', '交易状态', '状态', 'status', 'order_status'] },
+  /** The order's amount: on every line of a multi-line order (once is enough; the lines must agree). */
   total: {
     kind: 'money',
     types: ORDERS,
     required: 'orders',
+    orMapped: 'line_total',
     headers: ['实付金额', '实付', '实收金额', '实收', '支付金额', '付款金额', '应付金额', '订单金额', '消费金额', '总金额', '金额', '合计', 'total', 'paid_amount', 'amount', 'order_total', 'total_amount'],
   },
   currency: { kind: 'currency', types: ORDERS, headers: ['币种', '货币', 'currency'] },
@@ -77,6 +81,8 @@ export const IMPORT_FIELDS: Readonly<Record<string, FieldSpec>> = {
   product_name: { kind: 'text', types: ORDERS, headers: ['商品名称', '商品', '品名', '商品标题', 'product_name', 'product', 'item_name', 'item', 'title'] },
   quantity: { kind: 'quantity', types: ORDERS, headers: ['数量', '购买数量', '件数', 'quantity', 'qty'] },
   price: { kind: 'money', types: ORDERS, headers: ['单价', '价格', '商品单价', 'price', 'unit_price'] },
+  /** One line's amount: an order without `total` is the exact sum of its lines' amounts. */
+  line_total: { kind: 'money', types: ORDERS, headers: ['小计', '商品小计', '明细金额', '行金额', '商品实付金额', 'line_total', 'line_amount', 'item_total', 'lineitem_total'] },
   products: { kind: 'json', types: ORDERS, headers: [] },
   channel: { kind: 'text', types: ORDERS, headers: ['渠道', '销售渠道', '来源渠道', 'channel'] },
 };

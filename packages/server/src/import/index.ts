@@ -4,6 +4,7 @@ export * from './fields.js';
 export * from './encoding.js';
 export * from './mapping.js';
 export * from './records.js';
+export * from './orders.js';
 export * from './pipeline.js';
 export * from './table.js';
 export * from './quarantine.js';

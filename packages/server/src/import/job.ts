@@ -50,6 +50,8 @@ function storedCounts(c: Readonly<ImportCounts>): Record<string, number> {
     valid: c.valid,
     invalid: c.invalid,
     blank: c.blank,
+    orders: c.orders,
+    ordersRejected: c.ordersRejected,
     messages: c.messages,
     accepted: c.accepted,
     duplicates: c.duplicates,
@@ -125,6 +127,7 @@ export async function runImport(deps: ServerDeps, imp: ImportRow, owner: string,
     return null;
   }
   let table: OpenedTable | null = null;
+  let scanTable: OpenedTable | null = null;
   const renew = setInterval(() => {
     db.query('UPDATE imports SET lease_until = $4 WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3', [
       imp.tenant_id,
@@ -145,6 +148,8 @@ export async function runImport(deps: ServerDeps, imp: ImportRow, owner: string,
       valid: imp.counts.valid ?? 0,
       invalid: imp.counts.invalid ?? 0,
       blank: imp.counts.blank ?? 0,
+      orders: imp.counts.orders ?? 0,
+      ordersRejected: imp.counts.ordersRejected ?? 0,
       messages: imp.counts.messages ?? 0,
       accepted: imp.counts.accepted ?? 0,
       duplicates: imp.counts.duplicates ?? 0,
@@ -161,6 +166,8 @@ export async function runImport(deps: ServerDeps, imp: ImportRow, owner: string,
           counts.valid += unit.valid;
           counts.blank += unit.blank;
           counts.invalid += unit.rejected.length;
+          counts.orders += unit.orders;
+          counts.ordersRejected += unit.ordersRejected;
           counts.messages += unit.messages.length;
           counts.accepted += stored.accepted;
           counts.duplicates += stored.duplicates;
@@ -177,8 +184,11 @@ export async function runImport(deps: ServerDeps, imp: ImportRow, owner: string,
         return ack;
       },
     };
+    // Orders: a first reading finds the orders whose lines are not together (pipeline.ts).
+    if (imp.type === 'orders') scanTable = await openImportFile(imp.file_path, imp.format, imp.mapping);
     const result = await runImportPipeline({
       rows: table.rows,
+      ...(scanTable ? { scanRows: scanTable.rows } : {}),
       plan,
       sink,
       resumeAfterRow: imp.checkpoint_row,
@@ -220,6 +230,7 @@ export async function runImport(deps: ServerDeps, imp: ImportRow, owner: string,
   } finally {
     clearInterval(renew);
     table?.close();
+    scanTable?.close();
   }
 }
 

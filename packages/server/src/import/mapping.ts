@@ -191,7 +191,9 @@ export function compileImportMapping(type: ImportType, spec: ImportMappingSpec, 
   }
   const mapped = new Set(fields.map((f) => f.field));
   for (const [name, f] of Object.entries(IMPORT_FIELDS)) {
-    if (f.required === type && !(name in spec.fields)) problems.push({ field: name, message: `${type} imports need "${name}" mapped` });
+    if (f.required !== type || name in spec.fields) continue;
+    if (f.orMapped === undefined) problems.push({ field: name, message: `${type} imports need "${name}" mapped` });
+    else if (!(f.orMapped in spec.fields)) problems.push({ field: name, message: `${type} imports need "${name}" or "${f.orMapped}" mapped` });
   }
   const identifiers = Object.keys(spec.fields).filter((f) => IMPORT_FIELDS[f]?.kind === 'identifier');
   if (identifiers.length === 0) {

@@ -1,10 +1,13 @@
-import { buildRow, type ImportPlan } from './records.js';
-import type { RejectedRow, RowProblem, SegmentMessage, TableRow } from './types.js';
+import { RecordBuilder, scanOrders, type ImportRecord, type OrderScan } from './orders.js';
+import type { ImportPlan } from './records.js';
+import type { RejectedRow, SampleRow, SegmentMessage, TableRow } from './types.js';
 
 /**
  * A contiguous range of rows, sent as one request (or one transaction): the messages of its
  * valid rows and its rejected rows. Units are acknowledged out of order when several are in
  * flight; the checkpoint only moves past a unit once every unit before it is acknowledged.
+ * A unit holds whole records: the lines of an order are never split between two units, so a
+ * checkpoint never falls inside an order.
  */
 export interface ImportUnit {
   readonly seq: number;
@@ -14,6 +17,9 @@ export interface ImportUnit {
   readonly rows: number;
   readonly valid: number;
   readonly blank: number;
+  /** Orders imported and rejected (order imports). */
+  readonly orders: number;
+  readonly ordersRejected: number;
   readonly messages: readonly SegmentMessage[];
   readonly rejected: readonly RejectedRow[];
 }
@@ -38,9 +44,14 @@ export interface ImportCounts {
   rowsRead: number;
   /** Rows at or before the resume point, not sent again. */
   skipped: number;
+  /** Rows imported: customers, or order lines. */
   valid: number;
+  /** Rows rejected (quarantined): with an order, every line of the order. */
   invalid: number;
   blank: number;
+  /** Order imports: orders made of the valid rows, and orders rejected whole. */
+  orders: number;
+  ordersRejected: number;
   /** Messages built (and sent, unless a dry run). */
   messages: number;
   accepted: number;
@@ -52,16 +63,15 @@ export interface ImportCounts {
   maxInFlightRows: number;
 }
 
-/** One of the first rows, as the dry run shows it. */
-export interface SampleRow {
-  readonly row: number;
-  readonly messages?: readonly SegmentMessage[];
-  readonly problems?: readonly RowProblem[];
-  readonly blank?: true;
-}
-
 export interface PipelineOptions {
   readonly rows: AsyncIterable<TableRow>;
+  /**
+   * Order imports: a second, independent reading of the same rows, read first to find the orders
+   * whose lines are not on consecutive rows; every line of such an order is then rejected.
+   * Without it, only the lines that come back after other rows are rejected (the order was
+   * imported without them by then).
+   */
+  readonly scanRows?: AsyncIterable<TableRow>;
   readonly plan: ImportPlan;
   /** null: dry run, nothing is sent. */
   readonly sink: ImportSink | null;
@@ -94,6 +104,8 @@ export interface PipelineResult {
   readonly interrupted: boolean;
   /** Stopped at maxRows. */
   readonly truncated: boolean;
+  /** Order imports with scanRows: what the scan found. */
+  readonly scan: OrderScan | null;
 }
 
 export const DEFAULT_BATCH_MESSAGES = 500;
@@ -101,8 +113,13 @@ export const DEFAULT_BATCH_MESSAGES = 500;
 export const DEFAULT_BATCH_BYTES = 450 * 1024;
 
 /**
- * Streams rows into units and units into the sink, with at most `concurrency` units in flight:
- * while they are, no row is read, so a file of any size is held a few units at a time.
+ * Streams rows into records (a customer; an order with its lines), records into units and units
+ * into the sink, with at most `concurrency` units in flight: while they are, no row is read, so
+ * a file of any size is held a few units at a time.
+ *
+ * Resuming after row N: the rows up to N are read again but not sent (order imports put them
+ * into orders again, so that orders and late lines are found exactly as in an uninterrupted run);
+ * N is always the end of a record.
  */
 export async function runImportPipeline(opts: PipelineOptions): Promise<PipelineResult> {
   const batchMessages = opts.batchMessages ?? DEFAULT_BATCH_MESSAGES;
@@ -118,6 +135,8 @@ export async function runImportPipeline(opts: PipelineOptions): Promise<Pipeline
     valid: init.valid ?? 0,
     invalid: init.invalid ?? 0,
     blank: init.blank ?? 0,
+    orders: init.orders ?? 0,
+    ordersRejected: init.ordersRejected ?? 0,
     messages: init.messages ?? 0,
     accepted: init.accepted ?? 0,
     duplicates: init.duplicates ?? 0,
@@ -130,8 +149,26 @@ export async function runImportPipeline(opts: PipelineOptions): Promise<Pipeline
   let interrupted = false;
   let truncated = false;
 
+  const orders = opts.plan.mapping.type === 'orders';
+  let scan: OrderScan | null = null;
+  if (orders && opts.scanRows) {
+    scan = await scanOrders(opts.plan, opts.scanRows, { ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+  const builder = new RecordBuilder(opts.plan, { resumeAfterRow: resumeAfter, scan });
+
   let seq = 0;
-  let unit: { fromRow: number; toRow: number; rows: number; valid: number; blank: number; bytes: number; messages: SegmentMessage[]; rejected: RejectedRow[] } | null = null;
+  let unit: {
+    fromRow: number;
+    toRow: number;
+    rows: number;
+    valid: number;
+    blank: number;
+    orders: number;
+    ordersRejected: number;
+    bytes: number;
+    messages: SegmentMessage[];
+    rejected: RejectedRow[];
+  } | null = null;
   let pendingRows = 0;
   const inFlight = new Set<Promise<void>>();
   const acked = new Map<number, number>();
@@ -160,7 +197,18 @@ export async function runImportPipeline(opts: PipelineOptions): Promise<Pipeline
 
   const flush = async (): Promise<void> => {
     if (!unit) return;
-    const u: ImportUnit = { seq: ++seq, fromRow: unit.fromRow, toRow: unit.toRow, rows: unit.rows, valid: unit.valid, blank: unit.blank, messages: unit.messages, rejected: unit.rejected };
+    const u: ImportUnit = {
+      seq: ++seq,
+      fromRow: unit.fromRow,
+      toRow: unit.toRow,
+      rows: unit.rows,
+      valid: unit.valid,
+      blank: unit.blank,
+      orders: unit.orders,
+      ordersRejected: unit.ordersRejected,
+      messages: unit.messages,
+      rejected: unit.rejected,
+    };
     unit = null;
     if (!opts.sink) {
       acknowledge(u.seq, u.toRow, u.rows);
@@ -184,6 +232,33 @@ export async function runImportPipeline(opts: PipelineOptions): Promise<Pipeline
     inFlight.add(p);
   };
 
+  const take = async (rec: ImportRecord): Promise<void> => {
+    // Stored by an earlier run (resume).
+    if (rec.fresh === 0) return;
+    if (unit && rec.messages.length > 0 && (unit.messages.length + rec.messages.length > batchMessages || unit.bytes + rec.bytes > batchBytes)) await flush();
+    // /v1/imports/{id}/rows takes 500 rows a request.
+    if (unit && rec.rejected.length > 0 && unit.rejected.length + rec.rejected.length > batchMessages) await flush();
+    counts.valid += rec.valid;
+    counts.invalid += rec.rejected.length;
+    counts.blank += rec.blank;
+    counts.orders += rec.orders;
+    counts.ordersRejected += rec.ordersRejected;
+    counts.messages += rec.messages.length;
+    for (const e of rec.rejected) if (errors.length < keepErrors) errors.push(e);
+    for (const x of rec.samples) if (samples.length < sampleRows) samples.push(x);
+    unit ??= { fromRow: rec.fromRow, toRow: rec.toRow, rows: 0, valid: 0, blank: 0, orders: 0, ordersRejected: 0, bytes: 0, messages: [], rejected: [] };
+    unit.toRow = rec.toRow;
+    unit.rows += rec.fresh;
+    unit.valid += rec.valid;
+    unit.blank += rec.blank;
+    unit.orders += rec.orders;
+    unit.ordersRejected += rec.ordersRejected;
+    unit.messages.push(...rec.messages);
+    unit.bytes += rec.bytes;
+    unit.rejected.push(...rec.rejected);
+    if (unit.messages.length >= batchMessages || unit.rejected.length >= batchMessages || unit.rows >= batchMessages) await flush();
+  };
+
   for await (const r of opts.rows) {
     if (failure) break;
     if (opts.signal?.aborted) {
@@ -197,44 +272,21 @@ export async function runImportPipeline(opts: PipelineOptions): Promise<Pipeline
     counts.rowsRead++;
     if (r.row <= resumeAfter) {
       counts.skipped++;
-      continue;
+      // A customer row stands alone; an order row may belong to an order that goes on past the resume point.
+      if (!orders) continue;
+    } else {
+      pendingRows++;
+      if (pendingRows > counts.maxInFlightRows) counts.maxInFlightRows = pendingRows;
     }
-    pendingRows++;
-    if (pendingRows > counts.maxInFlightRows) counts.maxInFlightRows = pendingRows;
-    const outcome = await buildRow(opts.plan, r);
-    if (outcome.kind === 'ok') {
-      if (unit && (unit.messages.length + outcome.messages.length > batchMessages || unit.bytes + outcome.bytes > batchBytes)) await flush();
-      counts.valid++;
-      counts.messages += outcome.messages.length;
-    } else if (outcome.kind === 'rejected') {
-      counts.invalid++;
-      if (errors.length < keepErrors) errors.push(outcome.rejected);
-    } else counts.blank++;
-    if (samples.length < sampleRows) {
-      samples.push(
-        outcome.kind === 'ok'
-          ? { row: r.row, messages: outcome.messages }
-          : outcome.kind === 'rejected'
-            ? { row: r.row, problems: outcome.rejected.problems }
-            : { row: r.row, blank: true },
-      );
-    }
-    unit ??= { fromRow: r.row, toRow: r.row, rows: 0, valid: 0, blank: 0, bytes: 0, messages: [], rejected: [] };
-    unit.toRow = r.row;
-    unit.rows++;
-    if (outcome.kind === 'ok') {
-      unit.messages.push(...outcome.messages);
-      unit.bytes += outcome.bytes;
-      unit.valid++;
-    } else if (outcome.kind === 'rejected') unit.rejected.push(outcome.rejected);
-    else unit.blank++;
-    if (unit.messages.length >= batchMessages || unit.rejected.length >= batchMessages || unit.rows >= batchMessages) await flush();
-    else if (counts.rowsRead % 256 === 0) opts.onProgress?.(counts);
+    for (const rec of await builder.push(r)) await take(rec);
+    if (counts.rowsRead % 256 === 0) opts.onProgress?.(counts);
   }
+  // Interrupted: the order being read may go on in the rows not read; it is read again on resume.
+  if (!interrupted && !failure) for (const rec of builder.end()) await take(rec);
   if (!failure) await flush();
   while (inFlight.size > 0) await Promise.race(inFlight);
   await checkpointChain;
   if (failure) throw failure;
   opts.onProgress?.(counts);
-  return { counts, samples, errors, interrupted, truncated };
+  return { counts, samples, errors, interrupted, truncated, scan };
 }

@@ -43,5 +43,17 @@ export interface RejectedRow {
   readonly messageId: string;
 }
 
+/** One of the first rows (or orders), as the dry run shows it. */
+export interface SampleRow {
+  readonly row: number;
+  /** An order of several lines: the row of its last line. */
+  readonly toRow?: number;
+  /** An order: how many lines (rows) it has. */
+  readonly lines?: number;
+  readonly messages?: readonly SegmentMessage[];
+  readonly problems?: readonly RowProblem[];
+  readonly blank?: true;
+}
+
 /** Segment message as sent to /v1/batch. */
 export type SegmentMessage = Record<string, unknown>;

@@ -126,6 +126,94 @@ describe('imports routes', () => {
     expect(stored.rows[0]?.n).toBe(1_234);
   });
 
+  it('imports an export with one row per order line: one order per order id, every line on the timeline, contradicting and scattered orders quarantined whole', async () => {
+    // Issue 4: the second and third lines of an order used to get the order's messageId and be dropped as duplicates.
+    const csv = [
+      '订单号,门店,会员手机号,姓名,实付金额,支付时间,订单状态,商品名称,数量,单价',
+      'M-1,store-01,13700000001,王芳,89.70,2026/11/05 10:00,已完成,拿铁,2,25.90',
+      'M-1,store-01,13700000001,王芳,89.70,2026/11/05 10:00,已完成,可颂,1,18.00',
+      'M-1,store-01,13700000001,王芳,89.70,2026/11/05 10:00,已完成,美式,1,19.90',
+      'M-2,store-01,13700000002,赵六,30.00,2026/11/05 11:00,已完成,拿铁,1,25.90',
+      'M-2,store-01,13700000009,赵六,30.00,2026/11/05 11:00,已完成,可颂,1,4.10',
+      'M-3,store-02,13700000001,王芳,10.00,2026/11/06 09:00,已完成,水,1,10.00',
+      'M-4,store-02,13700000003,孙七,20.00,2026/11/06 10:00,已完成,茶,1,20.00',
+      'M-3,store-02,13700000001,王芳,10.00,2026/11/06 09:00,已完成,水,1,10.00',
+    ].join('\n');
+    const up = (await upload(Buffer.from(csv), `type=orders&sourceId=${source.id}&name=lines.csv`)).json<{ id: string; mapping: { fields: Record<string, string> } }>();
+    expect(up.mapping.fields).toMatchObject({ order_id: '订单号', phone: '会员手机号', total: '实付金额', product_name: '商品名称', quantity: '数量', price: '单价' });
+
+    const preview = (await h.inject({ method: 'POST', url: `/v1/imports/${up.id}/preview`, headers: bearer(h.adminKey), payload: {} })).json<{
+      samples: { row: number; messages?: { type: string; properties?: { total: string; products: unknown[] } }[] }[];
+      scanned: Record<string, unknown>;
+    }>();
+    expect(preview.samples[0]).toMatchObject({ row: 2, messages: [{ type: 'identify' }, { type: 'track', properties: { total: '89.70', products: [{ name: '拿铁' }, { name: '可颂' }, { name: '美式' }] } }] });
+    expect(preview.scanned).toEqual({ rows: 8, valid: 4, invalid: 4, blank: 0, messages: 4, truncated: false });
+
+    await h.inject({ method: 'POST', url: `/v1/imports/${up.id}/start`, headers: bearer(h.adminKey), payload: {} });
+    expect(await runPendingImports(h.datong.deps, 'test-worker')).toBe(1);
+    const done = (await h.inject({ method: 'GET', url: `/v1/imports/${up.id}`, headers: bearer(h.adminKey) })).json<Record<string, unknown>>();
+    expect(done).toMatchObject({ status: 'done', counts: { valid: 4, invalid: 4, messages: 4, accepted: 4, duplicates: 0, quarantined: 4 } });
+    const stored = await h.db.query<{ counts: Record<string, number> }>('SELECT counts FROM imports WHERE id = $1', [up.id]);
+    expect(stored.rows[0]?.counts).toMatchObject({ orders: 2, ordersRejected: 2 });
+
+    await h.drain();
+    const who = (await h.inject({ method: 'GET', url: `/v1/customers/lookup?type=phone&value=${encodeURIComponent('+8613700000001')}`, headers: bearer(h.adminKey) })).json<{ id: string }>();
+    const tl = (await h.inject({ method: 'GET', url: `/v1/customers/${who.id}/timeline?type=track`, headers: bearer(h.adminKey) })).json<{
+      data: { event: string; messageId: string; properties: { order_id: string; total: string; products: { name: string; quantity: number; price: string }[] } }[];
+    }>();
+    // M-3 has a line after another order: rejected whole, so only M-1 is on 王芳's timeline, once, with its three lines.
+    expect(tl.data.map((e) => [e.event, e.properties.order_id])).toEqual([['Order Completed', 'M-1']]);
+    expect(tl.data[0]?.properties).toMatchObject({
+      total: '89.70',
+      products: [
+        { name: '拿铁', quantity: 2, price: '25.90' },
+        { name: '可颂', quantity: 1, price: '18.00' },
+        { name: '美式', quantity: 1, price: '19.90' },
+      ],
+    });
+    const amount = await h.db.query<{ amount: string }>('SELECT amount_minor::text AS amount FROM events WHERE message_id = $1', [tl.data[0]?.messageId]);
+    expect(amount.rows).toEqual([{ amount: '8970' }]);
+
+    const q = (await h.inject({ method: 'GET', url: '/v1/quarantine?limit=200', headers: bearer(h.adminKey) })).json<{ data: { reason: string; payload: { import?: { id: string } } }[] }>();
+    const mine = q.data.filter((x) => x.payload.import?.id === up.id).map((x) => x.reason).sort();
+    expect(mine).toEqual([
+      'row 5: rejected with its order (rows 5–6) because of row 6; this entry holds the order with every line',
+      "row 6: phone differs from the buyer's phone on row 5 of the same order: the lines of one order must agree (another buyer is another order, with its own order id); the whole order (rows 5–6) is rejected with this line; fix it from the entry of row 5, which holds the order with every line",
+      expect.stringMatching(/^row 7: the lines of this order are not on consecutive rows \(they are in 2 places, from rows 7 and 9\)/),
+      expect.stringMatching(/^row 9: the lines of this order are not on consecutive rows/),
+    ]);
+  });
+
+  it('resumes an interrupted order import at an order boundary, with every line of every order once', async () => {
+    const lines = ['单号,手机号,姓名,金额,商品,数量'];
+    for (let i = 0; i < 400; i++) for (let l = 0; l < 3; l++) lines.push(`R-${i},136${String(i).padStart(8, '0')},客户${i},3.00,SKU-${l},1`);
+    const up = (await upload(Buffer.from(lines.join('\n')), `type=orders&sourceId=${source.id}`)).json<{ id: string }>();
+    await h.inject({ method: 'POST', url: `/v1/imports/${up.id}/start`, headers: bearer(h.adminKey), payload: {} });
+    const stop = new AbortController();
+    const imp = await claimImport(h.db, 'worker-1', h.now());
+    expect(imp?.id).toBe(up.id);
+    if (!imp) return;
+    // Stops once the first unit (167 whole orders: 501 rows, the first unit of 500 rows or more) is stored, wherever the reading is then.
+    await runImport({ ...h.datong.deps, kick: () => stop.abort() }, imp, 'worker-1', stop.signal);
+    const mid = (await h.inject({ method: 'GET', url: `/v1/imports/${up.id}`, headers: bearer(h.adminKey) })).json<{ status: string; progress: { lastRow: number }; counts: Record<string, number> }>();
+    expect(mid.status).toBe('running');
+    expect(mid.progress.lastRow).toBeGreaterThanOrEqual(502);
+    expect(mid.progress.lastRow).toBeLessThan(1_201);
+    // The checkpoint is the last line of an order (rows 2-4 are R-0, …).
+    expect((mid.progress.lastRow - 1) % 3).toBe(0);
+    expect(mid.counts).toMatchObject({ valid: mid.progress.lastRow - 1 });
+
+    expect(await runPendingImports(h.datong.deps, 'worker-2')).toBe(1);
+    const end = (await h.inject({ method: 'GET', url: `/v1/imports/${up.id}`, headers: bearer(h.adminKey) })).json<{ status: string; counts: Record<string, number> }>();
+    expect(end).toMatchObject({ status: 'done', counts: { valid: 1_200, invalid: 0, messages: 800, accepted: 800, duplicates: 0 } });
+    await h.drain();
+    const orders = await h.db.query<{ n: number; lines: number; amount: string }>(
+      `SELECT count(*)::int AS n, min(jsonb_array_length(properties->'products'))::int AS lines, sum(amount_minor)::text AS amount
+       FROM events WHERE event = 'Order Completed' AND properties->>'order_id' LIKE 'R-%'`,
+    );
+    expect(orders.rows[0]).toEqual({ n: 400, lines: 3, amount: '120000' });
+  });
+
   it('quarantines the rows a CLI import reports with the write key, once', async () => {
     const body = {
       file: 'members.csv',

@@ -27,7 +27,7 @@ import { compileImportMapping, guessedSpec, mappingInvalid, parseMappingSpec, ty
 import { runImportPipeline } from '../../import/pipeline.js';
 import { quarantineRejectedRows } from '../../import/quarantine.js';
 import { makePlan } from '../../import/records.js';
-import { detectFormat } from '../../import/table.js';
+import { detectFormat, type OpenedTable } from '../../import/table.js';
 import { keysetPage, iso, isoReq, toPage } from '../../http/pagination.js';
 import type { ServerDeps } from '../../usecases/context.js';
 
@@ -248,10 +248,14 @@ export async function importsRoutes(app: FastifyInstance, deps: ServerDeps): Pro
       const given = body.mapping !== undefined ? requestMapping(body.mapping) : null;
       const spec = given ?? imp.mapping ?? guessedSpec(imp.type, imp.columns);
       const table = await openImportFile(imp.file_path, imp.format, spec, body.encoding);
+      let scanTable: OpenedTable | null = null;
       try {
         const mapping = compileImportMapping(imp.type, spec, table.columns);
+        // Orders: a first reading finds the orders whose lines are not together, as the import does.
+        if (imp.type === 'orders') scanTable = await openImportFile(imp.file_path, imp.format, spec, body.encoding);
         const r = await runImportPipeline({
           rows: table.rows,
+          ...(scanTable ? { scanRows: scanTable.rows } : {}),
           plan: makePlan(mapping, imp.file_sha256, imp.id),
           sink: null,
           maxRows: body.scanRows ?? 10_000,
@@ -275,6 +279,7 @@ export async function importsRoutes(app: FastifyInstance, deps: ServerDeps): Pro
         };
       } finally {
         table.close();
+        scanTable?.close();
       }
     },
   );
