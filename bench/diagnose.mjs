@@ -86,7 +86,29 @@ async function explain(server) {
      WHERE i.tenant_id = $1 AND i.value_index = ANY($2::text[])`,
     ['ten_default', keys],
   );
-  console.table(await sql("SELECT relname, n_live_tup, n_dead_tup, last_autoanalyze, last_autovacuum FROM pg_stat_user_tables WHERE relname IN ('events', 'customers', 'customer_identities', 'inbox') ORDER BY relname"));
+  await show(
+    'members of 400 roots:',
+    'SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = ANY($2::text[])',
+    ['ten_default', roots],
+  );
+  // The profile UPDATE of a batch (process-inbox.ts), with the planner settings of a processing transaction.
+  const ids = (await sql('SELECT id FROM customers ORDER BY random() LIMIT 300')).map((r) => r.id);
+  const updates = JSON.stringify(ids.map((id, i) => ({ id, own: { city: `c${i}` }, tr: { city: `c${i}` }, fs: null, ls: new Date().toISOString() })));
+  const plan = await server.rpc('sqlRolledBack', {
+    statements: [
+      { text: "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)" },
+      {
+        text: `EXPLAIN (ANALYZE, BUFFERS, WAL) UPDATE customers c SET own_traits = c.own_traits || u.own, traits = c.traits || u.tr,
+                 first_seen_at = LEAST(c.first_seen_at, coalesce(u.fs, c.first_seen_at)), last_seen_at = GREATEST(c.last_seen_at, coalesce(u.ls, c.last_seen_at)),
+                 updated_at = CASE WHEN u.own <> '{}'::jsonb OR u.tr <> '{}'::jsonb THEN $2::timestamptz ELSE c.updated_at END
+               FROM jsonb_to_recordset($3::jsonb) AS u(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)
+               WHERE c.tenant_id = $1 AND c.id = ANY($4::text[]) AND c.id = u.id`,
+        params: ['ten_default', new Date().toISOString(), updates, ids],
+      },
+    ],
+  });
+  console.log(`\nprofile UPDATE of 300 customers:\n${plan.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
+  console.table(await sql("SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, last_analyze, last_autoanalyze FROM pg_stat_user_tables WHERE relname IN ('events', 'customers', 'customer_identities', 'inbox') ORDER BY relname"));
 }
 
 try {

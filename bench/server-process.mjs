@@ -223,6 +223,20 @@ const commands = {
   async sql({ text, params = [] }) {
     return (await db.query(text, params)).rows;
   },
+  /** Statements in one transaction that is rolled back; the last one's rows (EXPLAIN ANALYZE of writes). */
+  async sqlRolledBack({ statements }) {
+    const rollback = new Error('rollback');
+    let out = [];
+    try {
+      await db.tx(async (q) => {
+        for (const st of statements) out = (await q.query(st.text, st.params ?? [])).rows;
+        throw rollback;
+      });
+    } catch (e) {
+      if (e !== rollback) throw e;
+    }
+    return out;
+  },
   async sqlTiming({ reset = false } = {}) {
     const rows = [...sqlStats.entries()].map(([sql, s]) => ({ sql, ...s })).sort((a, b) => b.ms - a.ms);
     if (reset) sqlStats.clear();

@@ -287,9 +287,21 @@ export async function processTenantMessages(
 /**
  * Identity resolution reads then writes the tenant's identity graph: one writer per tenant at a
  * time. Taken as late as possible, so that another batch's parsing and inbox work overlap it.
+ *
+ * The same statement steers the rest of the transaction to index probes: every statement of a
+ * batch touches a few hundred known keys, but with one tenant `tenant_id = $1` matches every
+ * row, and until the planner has fresh statistics (PGlite never analyzes by itself; PostgreSQL's
+ * autoanalyze lags a fast-growing table by minutes) it took that for a small share and chose
+ * hash joins, bitmap scans and even nested loops over a sequential scan of customers (the
+ * profile UPDATE took 29 ms a batch that way). Transaction-local; tables without a usable index
+ * are still scanned.
  */
 export async function lockTenantIdentities(q: Queryable, tenantId: string): Promise<void> {
-  await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`datong:identity:${tenantId}`]);
+  await q.query(
+    `SELECT pg_advisory_xact_lock(hashtext($1)), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
+            set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`,
+    [`datong:identity:${tenantId}`],
+  );
 }
 
 /**
@@ -314,18 +326,20 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
   const originalRoot = new Map<string, string>();
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
   if (allKeys.length > 0) {
-    // Explicit arrays and index probes only: these plans stay right even before the planner has
-    // statistics (PGlite runs no autovacuum/autoanalyze; a CTE with IN-subqueries took 0.7 s a batch there).
+    // Driven by the batch's keys, one index probe per key (LATERAL … OFFSET 0 keeps each probe
+    // a parameterized index scan): the plans cannot turn into scans of the whole tenant, whatever
+    // the statistics say (PGlite runs no autoanalyze; with one tenant `tenant_id = $1` is every row).
     const owners = await q.query<{ value_index: string; type: IdentityRef['type']; customer_id: string; root_id: string }>(
-      `SELECT i.value_index, i.type, i.customer_id, c.root_id FROM customer_identities i
-       JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
-       WHERE i.tenant_id = $1 AND i.value_index = ANY($2::text[])`,
+      `SELECT i.value_index, i.type, i.customer_id, c.root_id FROM unnest($2::text[]) AS k(v)
+       CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities WHERE tenant_id = $1 AND value_index = k.v OFFSET 0) i
+       CROSS JOIN LATERAL (SELECT root_id FROM customers WHERE tenant_id = $1 AND id = i.customer_id OFFSET 0) c`,
       [tenantId, allKeys],
     );
     if (owners.rows.length > 0) {
       const roots = [...new Set(owners.rows.map((o) => o.root_id))];
       const members = await q.query<{ id: string; root_id: string; merged_into: string | null; first_seen_at: Date | string; last_seen_at: Date | string }>(
-        'SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = ANY($2::text[])',
+        `SELECT m.id, m.root_id, m.merged_into, m.first_seen_at, m.last_seen_at FROM unnest($2::text[]) AS r(root)
+         CROSS JOIN LATERAL (SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = r.root OFFSET 0) m`,
         [tenantId, roots],
       );
       for (const m of members.rows) {
@@ -334,12 +348,14 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
         storedSeen.set(m.id, { fs: new Date(m.first_seen_at).getTime(), ls: new Date(m.last_seen_at).getTime() });
       }
       for (const o of owners.rows) graph.addIdentity({ type: o.type, key: o.value_index }, o.customer_id);
+      const batchKeys = new Set(allKeys);
       const limited = await q.query<{ value_index: string; type: IdentityRef['type']; customer_id: string }>(
-        `SELECT value_index, type, customer_id FROM customer_identities
-         WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) AND type = ANY($3::text[]) AND NOT (value_index = ANY($4::text[]))`,
-        [tenantId, members.rows.map((m) => m.id), Object.keys(rules.rules.limits), allKeys],
+        `SELECT i.value_index, i.type, i.customer_id FROM unnest($2::text[]) AS m(id)
+         CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities
+                             WHERE tenant_id = $1 AND customer_id = m.id AND type = ANY($3::text[]) OFFSET 0) i`,
+        [tenantId, members.rows.map((m) => m.id), Object.keys(rules.rules.limits)],
       );
-      for (const i of limited.rows) graph.addIdentity({ type: i.type, key: i.value_index }, i.customer_id);
+      for (const i of limited.rows) if (!batchKeys.has(i.value_index)) graph.addIdentity({ type: i.type, key: i.value_index }, i.customer_id);
     }
   }
 
@@ -353,6 +369,8 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
   const createdRoots = new Set<string>();
   const updatedRoots = new Set<string>();
   const eventNames = new Set<string>();
+  /** Roots (as resolved at the message; final roots are taken later) that received each event name. */
+  const rootsByEvent = new Map<string, Set<string>>();
   const touchedRoots = new Set<string>();
   const touchSeen = (id: string, t: number): void => {
     const s = seen.get(id);
@@ -458,7 +476,12 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
       amount_minor: amount,
       currency,
     });
-    if (msg.event) eventNames.add(msg.event);
+    if (msg.event) {
+      eventNames.add(msg.event);
+      let set = rootsByEvent.get(msg.event);
+      if (!set) rootsByEvent.set(msg.event, (set = new Set()));
+      set.add(res.rootId);
+    }
     if (wanted.has('event.received')) {
       outbox.push({
         type: 'event.received',
@@ -520,16 +543,18 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
     // seen times of the roots merged into it (its own traits win), (2) every customer whose
     // root changed gets its final root, (3) merge edges, (4) history rows.
     const absorbed = merges.map((m) => ({ id: m.from, root: graph.rootOf(m.from) }));
+    // Every UPDATE … FROM below also names its rows in an index condition (`id = ANY(…)`): the
+    // join alone let a planner without statistics loop over the whole tenant for each row.
     await q.query(
       `WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(id text, root text)),
-       agg AS (SELECT x.root, min(f.first_seen_at) AS fs, max(f.last_seen_at) AS ls
-               FROM x JOIN customers f ON f.tenant_id = $1 AND f.id = x.id GROUP BY x.root),
-       tr AS (SELECT x.root, jsonb_object_agg(e.key, e.value) AS traits
-              FROM x JOIN customers f ON f.tenant_id = $1 AND f.id = x.id CROSS JOIN LATERAL jsonb_each(f.traits) e GROUP BY x.root)
+       f AS (SELECT x.root, f.first_seen_at, f.last_seen_at, f.traits FROM x
+             CROSS JOIN LATERAL (SELECT first_seen_at, last_seen_at, traits FROM customers WHERE tenant_id = $1 AND id = x.id OFFSET 0) f),
+       agg AS (SELECT root, min(first_seen_at) AS fs, max(last_seen_at) AS ls FROM f GROUP BY root),
+       tr AS (SELECT f.root, jsonb_object_agg(e.key, e.value) AS traits FROM f CROSS JOIN LATERAL jsonb_each(f.traits) e GROUP BY f.root)
        UPDATE customers i SET traits = coalesce(tr.traits, '{}'::jsonb) || i.traits, first_seen_at = LEAST(i.first_seen_at, agg.fs),
               last_seen_at = GREATEST(i.last_seen_at, agg.ls), updated_at = $2
-       FROM agg LEFT JOIN tr ON tr.root = agg.root WHERE i.tenant_id = $1 AND i.id = agg.root`,
-      [tenantId, nowIso, JSON.stringify(absorbed)],
+       FROM agg LEFT JOIN tr ON tr.root = agg.root WHERE i.tenant_id = $1 AND i.id = ANY($4::text[]) AND i.id = agg.root`,
+      [tenantId, nowIso, JSON.stringify(absorbed), [...new Set(absorbed.map((a) => a.root))]],
     );
     const moved: { id: string; root: string }[] = [];
     for (const [id, before] of originalRoot) {
@@ -538,13 +563,13 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
     }
     await q.query(
       `UPDATE customers c SET root_id = x.root, updated_at = $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, root text)
-       WHERE c.tenant_id = $1 AND c.id = x.id`,
-      [tenantId, nowIso, JSON.stringify(moved)],
+       WHERE c.tenant_id = $1 AND c.id = ANY($4::text[]) AND c.id = x.id`,
+      [tenantId, nowIso, JSON.stringify(moved), moved.map((m) => m.id)],
     );
     await q.query(
       `UPDATE customers c SET merged_into = x.into, merged_at = $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, "into" text)
-       WHERE c.tenant_id = $1 AND c.id = x.id`,
-      [tenantId, nowIso, JSON.stringify(merges.map((m) => ({ id: m.from, into: m.into })))],
+       WHERE c.tenant_id = $1 AND c.id = ANY($4::text[]) AND c.id = x.id`,
+      [tenantId, nowIso, JSON.stringify(merges.map((m) => ({ id: m.from, into: m.into }))), merges.map((m) => m.from)],
     );
     await q.query(
       `INSERT INTO customer_merges (tenant_id, id, from_customer_id, into_customer_id, identifier_type, identifier_index, rule, source_id, message_id, created_at)
@@ -569,8 +594,8 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
               last_seen_at = GREATEST(c.last_seen_at, coalesce(u.ls, c.last_seen_at)),
               updated_at = CASE WHEN u.own <> '{}'::jsonb OR u.tr <> '{}'::jsonb THEN $2::timestamptz ELSE c.updated_at END
        FROM jsonb_to_recordset($3::jsonb) AS u(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)
-       WHERE c.tenant_id = $1 AND c.id = u.id`,
-      [tenantId, nowIso, JSON.stringify(rowUpdates)],
+       WHERE c.tenant_id = $1 AND c.id = ANY($4::text[]) AND c.id = u.id`,
+      [tenantId, nowIso, JSON.stringify(rowUpdates), rowUpdates.map((u) => u.id)],
     );
   }
   if (events.length > 0) {
@@ -604,8 +629,18 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
   const triggered = rulesTriggeredBy(config.tagRules, eventNames, pending.length > 0);
   const changedTags = new Set<string>();
   if (triggered.length > 0) {
-    const roots = [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))];
-    const outcome = await applyRules(q, tenantId, triggered, roots, now);
+    // Per rule, only the roots whose messages can move its value: those that received one of its
+    // trigger events (every touched root for '*'), and every root that absorbed another (a merge
+    // adds the other's orders and events).
+    const allRoots = [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))];
+    const mergedRoots = merges.map((m) => graph.rootOf(m.into));
+    const rootsFor = (rule: { readonly triggers: readonly string[] }): string[] => {
+      if (rule.triggers.includes('*')) return allRoots;
+      const out = new Set(mergedRoots);
+      for (const t of rule.triggers) for (const r of rootsByEvent.get(t) ?? []) out.add(graph.rootOf(r));
+      return [...out];
+    };
+    const outcome = await applyRules(q, tenantId, triggered, rootsFor, now);
     for (const e of outcome.events) if (wanted.has(e.type)) outbox.push(e);
     for (const e of outcome.events) changedTags.add(String(e.payload['tag']));
   }

@@ -103,9 +103,6 @@ interface Submission {
   readonly reject: (err: unknown) => void;
 }
 
-/** Another process stored one of these message ids between our duplicate check and our insert. */
-class DuplicateRace extends Error {}
-const RACE_RETRIES = 3;
 
 /**
  * Accepts Segment messages by processing them before the answer (group commit): requests that
@@ -177,24 +174,20 @@ export class InlineIngest {
   }
 
   async #flush(subs: readonly Submission[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { fresh, processed, quarantined, receivedAt } = await this.#process(subs);
-        this.#opts.onProcessed?.(processed, quarantined, receivedAt);
-        for (const s of subs) {
-          let accepted = 0;
-          for (const id of s.ids) if (fresh.delete(messageKey(s.sourceId, id))) accepted++;
-          s.resolve({ accepted, duplicates: s.ids.length - accepted });
-        }
-        return;
-      } catch (err) {
-        if (err instanceof DuplicateRace && attempt < RACE_RETRIES) continue;
-        this.#deps.logger.warn(
-          { err, event: 'ingest.inline_failed', messages: subs.reduce((n, s) => n + s.ids.length, 0) },
-          'processing accepted messages failed; storing them for the inbox workers instead',
-        );
-        break;
+    try {
+      const { fresh, processed, quarantined, receivedAt } = await this.#process(subs);
+      this.#opts.onProcessed?.(processed, quarantined, receivedAt);
+      for (const s of subs) {
+        let accepted = 0;
+        for (const id of s.ids) if (fresh.delete(messageKey(s.sourceId, id))) accepted++;
+        s.resolve({ accepted, duplicates: s.ids.length - accepted });
       }
+      return;
+    } catch (err) {
+      this.#deps.logger.warn(
+        { err, event: 'ingest.inline_failed', messages: subs.reduce((n, s) => n + s.ids.length, 0) },
+        'processing accepted messages failed; storing them for the inbox workers instead',
+      );
     }
     for (const s of subs) {
       try {
@@ -224,38 +217,42 @@ export class InlineIngest {
       });
     }
     const prepared = prepareMessages(deps.keyring, tenantId, config, incoming, now);
+    const rejected = new Set(prepared.rejected.map((m) => messageKey(m.sourceId, m.messageId)));
+    // Stored in key order, so two inline transactions storing the same messages wait for each
+    // other instead of deadlocking (processing keeps the order of arrival).
+    const ordered = [...incoming].sort((a, b) => {
+      if (a.sourceId !== b.sourceId) return a.sourceId < b.sourceId ? -1 : 1;
+      return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
+    });
     return deps.db.tx(async (q) => {
-      await lockTenantIdentities(q, tenantId);
-      // Under the tenant's lock, so another process's inline batch cannot slip in between.
-      const seen = await q.query<{ source_id: string; message_id: string }>(
-        `SELECT i.source_id, i.message_id FROM unnest($2::text[], $3::text[]) AS u(s, m)
-         JOIN inbox i ON i.tenant_id = $1 AND i.source_id = u.s AND i.message_id = u.m`,
-        [tenantId, incoming.map((m) => m.sourceId), incoming.map((m) => m.messageId)],
-      );
-      for (const r of seen.rows) keys.delete(messageKey(r.source_id, r.message_id));
-      const fresh = incoming.filter((m) => keys.has(messageKey(m.sourceId, m.messageId)));
-      if (fresh.length === 0) return { fresh: keys, processed: 0, quarantined: 0, receivedAt: [] };
-      const kept = keepMessages(prepared, keys);
-      await applyMessages(deps, q, tenantId, config, kept, now);
-      const rejected = new Set(kept.rejected.map((m) => messageKey(m.sourceId, m.messageId)));
-      // Stored last, as processed (or quarantined): processed_at is stamped just before the commit.
-      const stored = await q.query(
+      // The raw messages first, as processed (or quarantined), before the tenant's lock: the
+      // unique key decides which are new. A message some other transaction is storing right now
+      // (another server, the worker path) waits for it, then counts as a duplicate. processed_at
+      // is stamped here, as the inbox worker stamps it when it marks a claimed batch: the commit
+      // follows within the same transaction.
+      const stored = await q.query<{ source_id: string; message_id: string }>(
         `INSERT INTO inbox (tenant_id, source_id, message_id, received_at, payload_enc, status, attempts, processed_at)
          SELECT $1, u.s, u.m, u.r, u.p, u.st, 1, clock_timestamp()
-         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::smallint[]) AS u(s, m, r, p, st)
-         ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING`,
+         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::smallint[]) WITH ORDINALITY AS u(s, m, r, p, st, n)
+         ORDER BY u.n
+         ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING
+         RETURNING source_id, message_id`,
         [
           tenantId,
-          fresh.map((m) => m.sourceId),
-          fresh.map((m) => m.messageId),
-          fresh.map((m) => m.receivedAt.toISOString()),
-          fresh.map((m) => m.payloadEnc),
-          fresh.map((m) => (rejected.has(messageKey(m.sourceId, m.messageId)) ? 2 : 1)),
+          ordered.map((m) => m.sourceId),
+          ordered.map((m) => m.messageId),
+          ordered.map((m) => m.receivedAt.toISOString()),
+          ordered.map((m) => m.payloadEnc),
+          ordered.map((m) => (rejected.has(messageKey(m.sourceId, m.messageId)) ? 2 : 1)),
         ],
       );
-      // A message stored meanwhile through another path (an import, the worker queue): roll back and redo.
-      if (stored.affectedRows !== fresh.length) throw new DuplicateRace('a message id was stored concurrently');
-      return { fresh: keys, processed: kept.pending.length, quarantined: kept.rejected.length, receivedAt: fresh.map((m) => m.receivedAt) };
+      const fresh = new Set(stored.rows.map((r) => messageKey(r.source_id, r.message_id)));
+      if (fresh.size === 0) return { fresh, processed: 0, quarantined: 0, receivedAt: [] };
+      await lockTenantIdentities(q, tenantId);
+      const kept = keepMessages(prepared, fresh);
+      await applyMessages(deps, q, tenantId, config, kept, now);
+      const receivedAt = incoming.filter((m) => fresh.has(messageKey(m.sourceId, m.messageId))).map((m) => m.receivedAt);
+      return { fresh, processed: kept.pending.length, quarantined: kept.rejected.length, receivedAt };
     });
   }
 }

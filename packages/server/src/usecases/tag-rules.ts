@@ -60,11 +60,8 @@ export function leafDefault(leaf: LeafCondition): LeafValue {
 export async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondition, roots: readonly string[] | 'all', now: Date): Promise<Map<string, LeafValue>> {
   const out = new Map<string, LeafValue>();
   const params: unknown[] = [tenantId];
-  let base = `FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id
-                WHERE e.tenant_id = $1`;
   if (roots !== 'all') {
     params.push(roots);
-    base += ` AND c.root_id = ANY($2::text[])`;
     for (const root of roots) out.set(root, leafDefault(leaf));
   }
   // Segment-only leaves read tags and profiles, not events.
@@ -96,46 +93,53 @@ export async function leafValues(q: Queryable, tenantId: string, leaf: LeafCondi
     params.push(new Date(now.getTime() - days * DAY_MS).toISOString());
     return ` AND e.occurred_at >= $${params.length}::timestamptz`;
   };
+  /**
+   * `SELECT <select> FROM <the roots' events matching where> [GROUP BY root]`. For given roots the
+   * plan is driven by them: each root's members by index, each member's events by index
+   * (LATERAL … OFFSET 0 keeps both parameterized index scans whatever the statistics say).
+   */
+  const over = (select: string, where: string, tail = 'GROUP BY c.root_id'): string =>
+    roots === 'all'
+      ? `SELECT ${select} FROM events e JOIN customers c ON c.tenant_id = e.tenant_id AND c.id = e.customer_id WHERE e.tenant_id = $1${where} ${tail}`
+      : `SELECT ${select} FROM unnest($2::text[]) AS r(root)
+         CROSS JOIN LATERAL (SELECT id, root_id FROM customers WHERE tenant_id = $1 AND root_id = r.root OFFSET 0) c
+         CROSS JOIN LATERAL (SELECT e.id, e.event, e.occurred_at, e.channel, e.amount_minor FROM events e WHERE e.tenant_id = $1 AND e.customer_id = c.id${where} OFFSET 0) e ${tail}`;
   switch (leaf.type) {
     case 'event_count': {
       params.push(leaf.event);
-      let sql = `SELECT c.root_id AS root, count(*)::int AS v ${base} AND e.event = $${params.length}`;
+      let where = ` AND e.event = $${params.length}`;
       if (leaf.where && Object.keys(leaf.where).length > 0) {
         params.push(JSON.stringify(leaf.where));
-        sql += ` AND e.properties @> $${params.length}::jsonb`;
+        where += ` AND e.properties @> $${params.length}::jsonb`;
       }
-      sql += since(leaf.withinDays);
-      const r = await q.query<{ root: string; v: number }>(`${sql} GROUP BY c.root_id`, params);
+      where += since(leaf.withinDays);
+      const r = await q.query<{ root: string; v: number }>(over('c.root_id AS root, count(*)::int AS v', where), params);
       for (const row of r.rows) out.set(row.root, row.v);
       return out;
     }
     case 'order_count': {
       // Literal event names (not parameters) so the planner can use the partial index events_orders.
-      const sql = `SELECT c.root_id AS root, count(*)::int AS v ${base} AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)}${since(leaf.withinDays)} GROUP BY c.root_id`;
-      const r = await q.query<{ root: string; v: number }>(sql, params);
+      const where = ` AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)}${since(leaf.withinDays)}`;
+      const r = await q.query<{ root: string; v: number }>(over('c.root_id AS root, count(*)::int AS v', where), params);
       for (const row of r.rows) out.set(row.root, row.v);
       return out;
     }
     case 'total_spend': {
       params.push(leaf.currency ?? 'CNY');
-      const n = params.length;
-      const sql = `SELECT c.root_id AS root,
-                     coalesce(sum(CASE WHEN e.event = ${sqlString(ORDER_COMPLETED)} THEN e.amount_minor ELSE -e.amount_minor END), 0)::text AS v
-                   ${base} AND ${ORDER_EVENTS_SQL} AND e.currency = $${n} AND e.amount_minor IS NOT NULL${since(leaf.withinDays)}
-                   GROUP BY c.root_id`;
-      const r = await q.query<{ root: string; v: string }>(sql, params);
+      const where = ` AND ${ORDER_EVENTS_SQL} AND e.currency = $${params.length} AND e.amount_minor IS NOT NULL${since(leaf.withinDays)}`;
+      const select = `c.root_id AS root, coalesce(sum(CASE WHEN e.event = ${sqlString(ORDER_COMPLETED)} THEN e.amount_minor ELSE -e.amount_minor END), 0)::text AS v`;
+      const r = await q.query<{ root: string; v: string }>(over(select, where), params);
       for (const row of r.rows) out.set(row.root, BigInt(row.v));
       return out;
     }
     case 'days_since_last_order': {
-      const sql = `SELECT c.root_id AS root, max(e.occurred_at) AS v ${base} AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)} GROUP BY c.root_id`;
-      const r = await q.query<{ root: string; v: Date | string }>(sql, params);
+      const where = ` AND ${ORDER_EVENTS_SQL} AND e.event = ${sqlString(ORDER_COMPLETED)}`;
+      const r = await q.query<{ root: string; v: Date | string }>(over('c.root_id AS root, max(e.occurred_at) AS v', where), params);
       for (const row of r.rows) out.set(row.root, Math.floor((now.getTime() - new Date(row.v).getTime()) / DAY_MS));
       return out;
     }
     case 'first_channel': {
-      const sql = `SELECT DISTINCT ON (c.root_id) c.root_id AS root, e.channel AS v ${base} ORDER BY c.root_id, e.occurred_at, e.id`;
-      const r = await q.query<{ root: string; v: string | null }>(sql, params);
+      const r = await q.query<{ root: string; v: string | null }>(over('DISTINCT ON (c.root_id) c.root_id AS root, e.channel AS v', '', 'ORDER BY c.root_id, e.occurred_at, e.id'), params);
       for (const row of r.rows) out.set(row.root, row.v);
       return out;
     }
@@ -207,13 +211,13 @@ export async function applyRules(
   q: Queryable,
   tenantId: string,
   rules: readonly StoredRule[],
-  roots: readonly string[],
+  roots: readonly string[] | ((rule: StoredRule) => readonly string[]),
   now: Date,
 ): Promise<RuleOutcome> {
   const outcome: RuleOutcome = { evaluated: 0, added: 0, removed: 0, events: [] };
-  if (rules.length === 0 || roots.length === 0) return outcome;
-  const uniqueRoots = [...new Set(roots)];
   for (const rule of rules) {
+    const uniqueRoots = [...new Set(typeof roots === 'function' ? roots(rule) : roots)];
+    if (uniqueRoots.length === 0) continue;
     const leaves: LeafCondition[] = [];
     walkLeaves(rule.condition, (l) => leaves.push(l));
     // Sequentially: `q` may be a transaction's single connection.
@@ -224,11 +228,12 @@ export async function applyRules(
       if (evaluateCondition(rule.condition, values.map((m) => m.get(root) ?? null))) matching.add(root);
     }
     outcome.evaluated += uniqueRoots.length;
-    // Current holders of the tag among these roots (on any member), and which of them hold it from this rule.
+    // Current holders of the tag among these roots (on any member), and which of them hold it
+    // from this rule: driven by the roots, since a popular tag may have many holders.
     const cur = await q.query<{ root: string; source: string; rule_id: string | null }>(
-      `SELECT c.root_id AS root, t.source, t.rule_id FROM customer_tags t
-       JOIN customers c ON c.tenant_id = t.tenant_id AND c.id = t.customer_id
-       WHERE t.tenant_id = $1 AND t.tag = $2 AND c.root_id = ANY($3::text[])`,
+      `SELECT c.root_id AS root, t.source, t.rule_id FROM unnest($3::text[]) AS r(root)
+       CROSS JOIN LATERAL (SELECT id, root_id FROM customers WHERE tenant_id = $1 AND root_id = r.root OFFSET 0) c
+       CROSS JOIN LATERAL (SELECT source, rule_id FROM customer_tags WHERE tenant_id = $1 AND customer_id = c.id AND tag = $2 OFFSET 0) t`,
       [tenantId, rule.tag, uniqueRoots],
     );
     const holders = new Set(cur.rows.map((r) => r.root));

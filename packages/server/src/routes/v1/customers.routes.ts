@@ -42,6 +42,21 @@ const authOf = (auth: AuthContext | null): AuthContext => {
 const queryKind = (q: string | undefined): string | undefined =>
   q === undefined || q.trim() === '' ? undefined : /^[+\d\s\-()]{7,}$/.test(q.trim()) ? 'phone' : q.includes('@') ? 'email' : 'text';
 
+/**
+ * The least string above every string that starts with `prefix`, in code point (= UTF-8 byte)
+ * order: the last code point plus one. Null when there is none (the prefix ends in U+10FFFF).
+ */
+export function prefixUpperBound(prefix: string): string | null {
+  const points = [...prefix];
+  while (points.length > 0) {
+    const last = (points.pop() as string).codePointAt(0) as number;
+    let next = last + 1;
+    if (next >= 0xd800 && next <= 0xdfff) next = 0xe000;
+    if (next <= 0x10ffff) return points.join('') + String.fromCodePoint(next);
+  }
+  return null;
+}
+
 /** RFC 4180 field, defused for spreadsheets. */
 const csvField = (v: string): string => {
   const s = spreadsheetSafe(v);
@@ -84,13 +99,20 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       for (const r of byId.rows) ids.add(r.root_id);
       params.push([...ids]);
       if (phone || email) {
-        // A phone or an email is no name prefix: the identifiers found are the answer. (The name
-        // LIKE cannot use an index next to the ORDER BY, so it reads every customer.)
+        // A phone or an email is no name prefix: the identifiers found are the answer.
         where.push(`c.id = ANY($${params.length}::text[])`);
       } else {
-        const likeTerm = `${term.toLowerCase().replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-        params.push(likeTerm);
-        where.push(`(c.id = ANY($${params.length - 1}::text[]) OR lower(c.traits->>'name') LIKE $${params.length})`);
+        // A name prefix as a byte-wise range over search_name (index customers_search_name,
+        // text_pattern_ops), which a generic plan of this statement can use as well.
+        const prefix = term.toLowerCase();
+        const upper = prefixUpperBound(prefix);
+        params.push(prefix);
+        const range = [`c.search_name ~>=~ $${params.length}`];
+        if (upper !== null) {
+          params.push(upper);
+          range.push(`c.search_name ~<~ $${params.length}`);
+        }
+        where.push(`(c.id = ANY($${params.length - range.length}::text[]) OR (${range.join(' AND ')}))`);
       }
     }
     if (tag) {
