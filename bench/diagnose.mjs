@@ -6,6 +6,7 @@
 //   DIAG_ANALYZE_BEFORE=1,2    run ANALYZE on the server's database before these runs (0-based)
 //   DIAG_EXPLAIN=1             after the last run, EXPLAIN ANALYZE the batch's rule-tag query
 //                              (total_spend over ~400 roots) and identity probe (~900 keys)
+//   DIAG_PROFILE=/tmp/p        CPU profile of the server child per run (/tmp/p-<run>.cpuprofile)
 //   DATONG_*                   passed to the server, e.g. DATONG_INBOX_BATCH_SIZE=2000
 // Example: DIAG_DB=pglite DIAG_ANALYZE_BEFORE=1 node bench/diagnose.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,10 +45,12 @@ async function main() {
       const base = (await server.rpc('progress')).done;
       const blocks0 = (await server.rpc('sql', { text: 'SELECT (blks_hit + blks_read)::float8 AS b FROM pg_stat_database WHERE datname = current_database()' }))[0].b;
       const cpu0 = cpuSnapshot(server.pid);
+      if (process.env.DIAG_PROFILE) await server.rpc('profileStart');
       const t0 = Date.now();
       const sent = await sendAll({ base: server.info.url, path: '/v1/batch', headers: basicAuth(src.writeKey), bodies, concurrency: 20, expectStatus: 200, countAccepted: true });
       await waitProcessed(server, base, sent.accepted, `diag run ${r}`);
       const secs = (Date.now() - t0) / 1000;
+      if (process.env.DIAG_PROFILE) await server.rpc('profileStop', { file: `${process.env.DIAG_PROFILE}-${r}.cpuprofile` });
       const cpu = cpuDelta(cpu0, cpuSnapshot(server.pid));
       const blocks1 = (await server.rpc('sql', { text: 'SELECT (blks_hit + blks_read)::float8 AS b FROM pg_stat_database WHERE datname = current_database()' }))[0].b;
       const stats = await server.rpc('sqlTiming', { reset: true });

@@ -257,6 +257,7 @@ function buildReport(out) {
       p50: summary(d.latency.map((x) => x.p50Ms)),
       p99: summary(d.latency.map((x) => x.p99Ms)),
       sendP99: summary(d.latency.map((x) => x.sendToProcessedMs.p99)),
+      httpP99: summary(d.latency.map((x) => x.httpLatencyMs?.p99 ?? null)),
       rawValues: summary(d.rawInsert.map((x) => x.valuesRowsPerSecond)),
       rawUnnest: summary(d.rawInsert.map((x) => x.unnestRowsPerSecond)),
       latProcessed: summary(d.latency.map((x) => x.processedRate)),
@@ -281,6 +282,7 @@ function buildReport(out) {
   row(`**Latency at ${num(cfg.latencyEventsPerSecond, 0)} ev/s offered** (${cfg.latencySeconds} s): p50 accept→processed (ms)`, (db) => P(db, 'p50', 0));
   row('… p99 accept→processed (ms)', (db) => P(db, 'p99', 0));
   row('… p99 scheduled send→processed (ms; includes queueing before the accept)', (db) => P(db, 'sendP99', 0));
+  row('… p99 HTTP response time (ms, client side; with inline ingest the 200 comes after the commit)', (db) => P(db, 'httpP99', 0));
   row('… achieved accept rate (events/s)', (db) => P(db, 'latAccepted', 0));
   row('… processed rate (events/s)', (db) => P(db, 'latProcessed', 0));
   row('… kept up (runs)', (db) => (pick[db]?.keptUp === null || !pick[db] ? null : `${pick[db].keptUp}/${byDb[db].latency.length}`));
@@ -294,7 +296,9 @@ function buildReport(out) {
   if (pick.postgres) {
     v(`PostgreSQL ≥ ${num(TARGETS.pgProcessed, 0)} events/s fully processed`, `${num(pick.postgres.processed.median, 0)} events/s`, pick.postgres.processed.median >= TARGETS.pgProcessed);
     v(`PostgreSQL ≥ ${TARGETS.pgRawRatio} of raw INSERT`, num(pick.postgres.rawRatio.median, 3), pick.postgres.rawRatio.median >= TARGETS.pgRawRatio);
-    v('PostgreSQL p99 accept→processed < 1 s at 2,000 events/s', `${num(pick.postgres.p99.median, 0)} ms, kept up ${pick.postgres.keptUp}/${byDb.postgres.latency.length}`, pick.postgres.p99.median < TARGETS.latencyP99Ms && pick.postgres.keptUp === byDb.postgres.latency.length);
+    // The larger of the database's accept→processed p99 and the client's HTTP p99 (inline ingest answers after the commit).
+    const p99 = Math.max(pick.postgres.p99.median ?? 0, pick.postgres.httpP99.median ?? 0);
+    v('PostgreSQL p99 accept→processed < 1 s at 2,000 events/s', `${num(p99, 0)} ms, kept up ${pick.postgres.keptUp}/${byDb.postgres.latency.length}`, p99 < TARGETS.latencyP99Ms && pick.postgres.keptUp === byDb.postgres.latency.length);
   }
   if (pick.pglite) {
     v(`PGlite ≥ ${num(TARGETS.pgliteProcessed, 0)} events/s fully processed`, `${num(pick.pglite.processed.median, 0)} events/s`, pick.pglite.processed.median >= TARGETS.pgliteProcessed);
