@@ -302,7 +302,8 @@ function buildReport(out) {
   }
   if (pick.pglite) {
     v(`PGlite ≥ ${num(TARGETS.pgliteProcessed, 0)} events/s fully processed`, `${num(pick.pglite.processed.median, 0)} events/s`, pick.pglite.processed.median >= TARGETS.pgliteProcessed);
-    v('PGlite p99 accept→processed < 1 s at 2,000 events/s (same target, for reference)', `${num(pick.pglite.p99.median, 0)} ms, kept up ${pick.pglite.keptUp}/${byDb.pglite.latency.length}`, pick.pglite.p99.median < TARGETS.latencyP99Ms && pick.pglite.keptUp === byDb.pglite.latency.length);
+    const p99 = Math.max(pick.pglite.p99.median ?? 0, pick.pglite.httpP99.median ?? 0);
+    v('PGlite p99 accept→processed < 1 s at 2,000 events/s (same target, for reference)', `${num(p99, 0)} ms, kept up ${pick.pglite.keptUp}/${byDb.pglite.latency.length}`, p99 < TARGETS.latencyP99Ms && pick.pglite.keptUp === byDb.pglite.latency.length);
   }
   const vt = ['| target | measured (median) | met? |', '|---|---:|:---:|', ...verdicts.map((x) => `| ${x.label} | ${x.value} | ${x.ok ? 'yes' : '**no**'} |`)].join('\n');
   return { table, verdictTable: vt, verdicts, medians: pick, bare };

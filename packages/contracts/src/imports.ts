@@ -23,7 +23,7 @@ export const ImportMapping = Type.Object(
       description:
         'Fields: user_id, phone, email, crm_id, wechat_unionid, wechat_openid, wecom_external_userid, youzan_open_id, taobao_open_uid, douyin_open_id, ' +
         'meituan_user_id, name, created_at, traits.<name>; orders also order_id, shop_id, status, total, currency, discount, shipping, paid_at, ' +
-        'product_id, sku, product_name, quantity, price, products, channel.',
+        'product_id, sku, product_name, quantity, price, line_total, products, channel. An order may take several consecutive rows (one per line).',
     }),
     collections: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1, maxLength: 200 }), { description: 'crm_id: the CRM name; wechat_openid: the appId' })),
     timezone: Type.Optional(Type.String({ maxLength: 10, description: 'Offset of times written without one (default +08:00)' })),
@@ -46,6 +46,8 @@ export const ImportCounts = Type.Object({
   accepted: Type.Integer({ description: 'Messages stored in the inbox' }),
   duplicates: Type.Integer({ description: 'Messages already stored (same messageId): ignored' }),
   quarantined: Type.Integer(),
+  orders: Type.Optional(Type.Integer({ description: 'Orders imports: orders built from the valid rows (consecutive rows of one order are one order)' })),
+  ordersRejected: Type.Optional(Type.Integer({ description: 'Orders imports: orders rejected whole (a bad or contradicting line, or lines not next to each other)' })),
 });
 
 export const ImportStatusSchema = Type.Union(['uploaded', 'queued', 'running', 'done', 'failed', 'cancelled'].map((s) => Type.Literal(s)));
@@ -114,7 +116,16 @@ export const ImportPreview = Type.Object({
     }),
   ),
   errors: Type.Array(Type.Object({ row: Type.Integer(), problems: Type.Array(RowProblem), data: Type.Object({}, { additionalProperties: true }) })),
-  scanned: Type.Object({ rows: Type.Integer(), valid: Type.Integer(), invalid: Type.Integer(), blank: Type.Integer(), messages: Type.Integer(), truncated: Type.Boolean() }),
+  scanned: Type.Object({
+    rows: Type.Integer(),
+    valid: Type.Integer(),
+    invalid: Type.Integer(),
+    blank: Type.Integer(),
+    messages: Type.Integer(),
+    orders: Type.Optional(Type.Integer()),
+    ordersRejected: Type.Optional(Type.Integer()),
+    truncated: Type.Boolean(),
+  }),
 });
 
 export const ImportStartBody = Type.Object({ mapping: Type.Optional(ImportMapping) }, { additionalProperties: false });

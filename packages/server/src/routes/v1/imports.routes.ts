@@ -74,6 +74,7 @@ function itemOut(x: ImportRow): Static<typeof ImportItem> {
       accepted: c.accepted ?? 0,
       duplicates: c.duplicates ?? 0,
       quarantined: c.quarantined ?? 0,
+      ...(x.type === 'orders' ? { orders: c.orders ?? 0, ordersRejected: c.ordersRejected ?? 0 } : {}),
     },
     error: x.error,
     createdAt: isoReq(x.created_at),
@@ -275,7 +276,15 @@ export async function importsRoutes(app: FastifyInstance, deps: ServerDeps): Pro
           unmappedColumns: [...mapping.unmappedColumns],
           samples: r.samples.map((s) => ({ ...s, ...(s.messages ? { messages: [...s.messages] } : {}), ...(s.problems ? { problems: [...s.problems] } : {}) })),
           errors: r.errors.map((e) => ({ row: e.row, problems: [...e.problems], data: { ...e.data } })),
-          scanned: { rows: r.counts.rowsRead, valid: r.counts.valid, invalid: r.counts.invalid, blank: r.counts.blank, messages: r.counts.messages, truncated: r.truncated },
+          scanned: {
+            rows: r.counts.rowsRead,
+            valid: r.counts.valid,
+            invalid: r.counts.invalid,
+            blank: r.counts.blank,
+            messages: r.counts.messages,
+            ...(imp.type === 'orders' ? { orders: r.counts.orders, ordersRejected: r.counts.ordersRejected } : {}),
+            truncated: r.truncated,
+          },
         };
       } finally {
         table.close();
