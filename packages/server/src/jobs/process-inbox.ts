@@ -326,37 +326,39 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
   const originalRoot = new Map<string, string>();
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
   if (allKeys.length > 0) {
-    // Driven by the batch's keys, one index probe per key (LATERAL … OFFSET 0 keeps each probe
-    // a parameterized index scan): the plans cannot turn into scans of the whole tenant, whatever
-    // the statistics say (PGlite runs no autoanalyze; with one tenant `tenant_id = $1` is every row).
-    const owners = await q.query<{ value_index: string; type: IdentityRef['type']; customer_id: string; root_id: string }>(
-      `SELECT i.value_index, i.type, i.customer_id, c.root_id FROM unnest($2::text[]) AS k(v)
-       CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities WHERE tenant_id = $1 AND value_index = k.v OFFSET 0) i
-       CROSS JOIN LATERAL (SELECT root_id FROM customers WHERE tenant_id = $1 AND id = i.customer_id OFFSET 0) c`,
-      [tenantId, allKeys],
-    );
-    if (owners.rows.length > 0) {
-      const roots = [...new Set(owners.rows.map((o) => o.root_id))];
-      const members = await q.query<{ id: string; root_id: string; merged_into: string | null; first_seen_at: Date | string; last_seen_at: Date | string }>(
-        `SELECT m.id, m.root_id, m.merged_into, m.first_seen_at, m.last_seen_at FROM unnest($2::text[]) AS r(root)
-         CROSS JOIN LATERAL (SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = r.root OFFSET 0) m`,
-        [tenantId, roots],
-      );
-      for (const m of members.rows) {
-        graph.addMember(m.id, m.root_id, m.merged_into);
-        originalRoot.set(m.id, m.root_id);
-        storedSeen.set(m.id, { fs: new Date(m.first_seen_at).getTime(), ls: new Date(m.last_seen_at).getTime() });
-      }
-      for (const o of owners.rows) graph.addIdentity({ type: o.type, key: o.value_index }, o.customer_id);
-      const batchKeys = new Set(allKeys);
-      const limited = await q.query<{ value_index: string; type: IdentityRef['type']; customer_id: string }>(
-        `SELECT i.value_index, i.type, i.customer_id FROM unnest($2::text[]) AS m(id)
+    // One statement, driven by the batch's keys: the owners of its identifiers, their roots, the
+    // roots' members, and those members' identifiers of limited types (merge protection). Each
+    // step is one index probe per key (LATERAL … OFFSET 0 keeps it a parameterized index scan),
+    // so the plan cannot turn into a scan of the whole tenant whatever the statistics say (PGlite
+    // runs no autoanalyze; with one tenant `tenant_id = $1` is every row).
+    const r = await q.query<{ owners: [string, IdentityRef['type'], string][]; members: [string, string, string | null, number, number][]; limited: [string, IdentityRef['type'], string][] }>(
+      `WITH o AS MATERIALIZED (
+         SELECT i.value_index, i.type, i.customer_id FROM unnest($2::text[]) AS k(v)
+         CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities WHERE tenant_id = $1 AND value_index = k.v OFFSET 0) i),
+       r AS MATERIALIZED (
+         SELECT DISTINCT c.root_id FROM (SELECT DISTINCT customer_id FROM o) oc
+         CROSS JOIN LATERAL (SELECT root_id FROM customers WHERE tenant_id = $1 AND id = oc.customer_id OFFSET 0) c),
+       m AS MATERIALIZED (
+         SELECT mm.id, mm.root_id, mm.merged_into, mm.first_seen_at, mm.last_seen_at FROM r
+         CROSS JOIN LATERAL (SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = r.root_id OFFSET 0) mm),
+       l AS (
+         SELECT li.value_index, li.type, li.customer_id FROM m
          CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities
-                             WHERE tenant_id = $1 AND customer_id = m.id AND type = ANY($3::text[]) OFFSET 0) i`,
-        [tenantId, members.rows.map((m) => m.id), Object.keys(rules.rules.limits)],
-      );
-      for (const i of limited.rows) if (!batchKeys.has(i.value_index)) graph.addIdentity({ type: i.type, key: i.value_index }, i.customer_id);
+                             WHERE tenant_id = $1 AND customer_id = m.id AND type = ANY($3::text[]) OFFSET 0) li)
+       SELECT (SELECT coalesce(json_agg(json_build_array(value_index, type, customer_id)), '[]') FROM o) AS owners,
+              (SELECT coalesce(json_agg(json_build_array(id, root_id, merged_into, floor(extract(epoch FROM first_seen_at) * 1000), floor(extract(epoch FROM last_seen_at) * 1000))), '[]') FROM m) AS members,
+              (SELECT coalesce(json_agg(json_build_array(value_index, type, customer_id)), '[]') FROM l) AS limited`,
+      [tenantId, allKeys, Object.keys(rules.rules.limits)],
+    );
+    const graphRows = r.rows[0] ?? { owners: [], members: [], limited: [] };
+    for (const [id, root, mergedInto, fs, ls] of graphRows.members) {
+      graph.addMember(id, root, mergedInto);
+      originalRoot.set(id, root);
+      storedSeen.set(id, { fs: Number(fs), ls: Number(ls) });
     }
+    for (const [key, type, customer] of graphRows.owners) graph.addIdentity({ type, key }, customer);
+    const batchKeys = new Set(allKeys);
+    for (const [key, type, customer] of graphRows.limited) if (!batchKeys.has(key)) graph.addIdentity({ type, key }, customer);
   }
 
   const newCustomers: { id: string; at: string }[] = [];

@@ -20,14 +20,14 @@ export interface IngestResult {
 }
 
 /** Message ids (the sender's, or generated) and encrypted payloads, in the order of `messages`. */
-function encodeMessages(keyring: Keyring, messages: readonly Record<string, unknown>[]): { ids: string[]; payloads: string[] } {
+function encodeMessages(keyring: Keyring, messages: readonly Record<string, unknown>[], json?: readonly string[]): { ids: string[]; payloads: string[] } {
   const ids: string[] = [];
   const payloads: string[] = [];
-  for (const m of messages) {
+  messages.forEach((m, i) => {
     const mid = typeof m['messageId'] === 'string' && m['messageId'] !== '' ? m['messageId'] : `gen-${randomUUID()}`;
     ids.push(mid.slice(0, 200));
-    payloads.push(keyring.encrypt(JSON.stringify(m)));
-  }
+    payloads.push(keyring.encrypt(json?.[i] ?? JSON.stringify(m)));
+  });
   return { ids, payloads };
 }
 
@@ -129,11 +129,14 @@ export class InlineIngest {
     this.#opts = opts;
   }
 
-  /** Resolves once the messages are processed and committed (or safely stored for the workers). */
-  submit(tenantId: string, sourceId: string, messages: readonly Record<string, unknown>[], receivedAt: Date): Promise<IngestResult> {
+  /**
+   * Resolves once the messages are processed and committed (or safely stored for the workers).
+   * `json`: the messages already serialized (the route measured their size), in the same order.
+   */
+  submit(tenantId: string, sourceId: string, messages: readonly Record<string, unknown>[], receivedAt: Date, json?: readonly string[]): Promise<IngestResult> {
     if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
     // Encryption and ids now, in the request: outside the shared transaction.
-    const { ids, payloads } = encodeMessages(this.#deps.keyring, messages);
+    const { ids, payloads } = encodeMessages(this.#deps.keyring, messages, json);
     return new Promise<IngestResult>((resolve, reject) => {
       this.#queue.push({ tenantId, sourceId, receivedAt, messages, ids, payloads, resolve, reject });
       this.#schedule();

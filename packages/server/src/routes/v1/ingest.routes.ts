@@ -13,13 +13,16 @@ const Ack = Type.Object({ success: Type.Boolean(), accepted: Type.Integer(), dup
 
 const TYPES = ['identify', 'track', 'page', 'screen', 'alias', 'group'] as const;
 
-function checkSize(msg: unknown, index: number | null): void {
-  const bytes = Buffer.byteLength(JSON.stringify(msg));
+/** The message as JSON, once its size is checked (inline ingest stores this very text). */
+function checkSize(msg: unknown, index: number | null): string {
+  const json = JSON.stringify(msg);
+  const bytes = Buffer.byteLength(json);
   if (bytes > MAX_EVENT_BYTES) {
     throw new DatongError('EVENT_TOO_LARGE', `${index === null ? 'The event' : `batch[${index}]`} is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES} bytes (32 KB)`, {
       extensions: { index, bytes, limit: MAX_EVENT_BYTES },
     });
   }
+  return json;
 }
 
 /**
@@ -27,10 +30,10 @@ function checkSize(msg: unknown, index: number | null): void {
  * on the timeline); without, once they are stored for the inbox workers.
  */
 export function ingestRoutes(app: FastifyInstance, deps: ServerDeps & { readonly inline?: InlineIngest | undefined }): void {
-  const accept = async (req: FastifyRequest, messages: Record<string, unknown>[]) => {
+  const accept = async (req: FastifyRequest, messages: Record<string, unknown>[], json?: readonly string[]) => {
     const auth = req.auth;
     if (!auth?.sourceId) throw new DatongError('AUTH_WRITE_KEY_INVALID');
-    if (deps.inline) return { success: true, ...(await deps.inline.submit(auth.tenantId, auth.sourceId, messages, deps.clock())) };
+    if (deps.inline) return { success: true, ...(await deps.inline.submit(auth.tenantId, auth.sourceId, messages, deps.clock(), json)) };
     const r = await storeInbox(deps.db, deps.keyring, auth.tenantId, auth.sourceId, messages, deps.clock());
     deps.kick();
     return { success: true, ...r };
@@ -55,12 +58,13 @@ export function ingestRoutes(app: FastifyInstance, deps: ServerDeps & { readonly
     },
     async (req) => {
       const body = req.body as { batch: Record<string, unknown>[]; context?: Record<string, unknown> };
-      body.batch.forEach((m, i) => checkSize(m, i));
+      const json = body.batch.map((m, i) => checkSize(m, i));
       // Batch-level context (Segment allows it) is merged under each message's own context.
-      const messages = body.context
-        ? body.batch.map((m) => ({ ...m, context: { ...body.context, ...((m['context'] as Record<string, unknown> | undefined) ?? {}) } }))
-        : body.batch;
-      return accept(req, messages);
+      if (body.context) {
+        const ctx = body.context;
+        return accept(req, body.batch.map((m) => ({ ...m, context: { ...ctx, ...((m['context'] as Record<string, unknown> | undefined) ?? {}) } })));
+      }
+      return accept(req, body.batch, json);
     },
   );
 
@@ -80,8 +84,7 @@ export function ingestRoutes(app: FastifyInstance, deps: ServerDeps & { readonly
       },
       async (req) => {
         const msg = { ...(req.body as Record<string, unknown>), type };
-        checkSize(msg, null);
-        return accept(req, [msg]);
+        return accept(req, [msg], [checkSize(msg, null)]);
       },
     );
   }
