@@ -7,6 +7,7 @@
 //   BENCH_REPEATS=N             repeats (default 3); the median is reported
 //   BENCH_PLATFORMS=youzan,doudian,meituan,taobao
 //   BENCH_SKIP_BUILD=1          do not run `npm run build` first
+//   BENCH_PROFILE_DIR=/tmp/x    a CPU profile of the server child per platform run (bench/profile-summary.mjs reads it)
 // Every run gets a fresh database and a fresh server child (bench/server-process.mjs, from a
 // snapshot of the build); the fake platform servers run in this process.
 import { execFileSync } from 'node:child_process';
@@ -264,6 +265,7 @@ async function platformRun(pgUrl, serverEntry, platform, run) {
   try {
     prepared = await PLATFORMS[platform](server, run, n);
     const cpu0 = cpuSnapshot(server.pid);
+    if (process.env.BENCH_PROFILE_DIR) await server.rpc('profileStart');
     const t0 = performance.timeOrigin + performance.now();
     let send = null;
     let connector = prepared.connector;
@@ -273,6 +275,7 @@ async function platformRun(pgUrl, serverEntry, platform, run) {
     // Each paid order: identify + Order Completed on the connector's source.
     const done = await waitResolved(server, connector.id, connector.sourceId, n, 2 * n, `${platform} run ${run}`);
     const cpu1 = cpuSnapshot(server.pid);
+    if (process.env.BENCH_PROFILE_DIR) await server.rpc('profileStop', { file: path.join(process.env.BENCH_PROFILE_DIR, `${platform}-${run}.cpuprofile`) });
     const endMs = Math.max(done.inbox.last_ms, done.messages.last_ms);
     const [check] = await server.rpc('sql', {
       text: `SELECT (SELECT count(*)::int FROM orders WHERE connector_id = $1) AS orders,
