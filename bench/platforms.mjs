@@ -248,6 +248,8 @@ async function waitResolved(server, connectorId, sourceId, expectedMessages, exp
 async function startServer(pgUrl, serverEntry, label) {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'datong-bench-platforms.'));
   const childEnv = { ...(await serverEnv('postgres', pgUrl, dataDir)), BENCH_SERVER_ENTRY: serverEntry, DATONG_PUBLIC_URL: PUBLIC_URL };
+  // With a profile, every SQL statement is timed too (printed after each run).
+  if (process.env.BENCH_PROFILE_DIR) childEnv.BENCH_SQL_TIMING = '1';
   const server = await startChild(label, path.join(root, 'bench/server-process.mjs'), childEnv);
   return {
     server,
@@ -275,7 +277,12 @@ async function platformRun(pgUrl, serverEntry, platform, run) {
     // Each paid order: identify + Order Completed on the connector's source.
     const done = await waitResolved(server, connector.id, connector.sourceId, n, 2 * n, `${platform} run ${run}`);
     const cpu1 = cpuSnapshot(server.pid);
-    if (process.env.BENCH_PROFILE_DIR) await server.rpc('profileStop', { file: path.join(process.env.BENCH_PROFILE_DIR, `${platform}-${run}.cpuprofile`) });
+    if (process.env.BENCH_PROFILE_DIR) {
+      await server.rpc('profileStop', { file: path.join(process.env.BENCH_PROFILE_DIR, `${platform}-${run}.cpuprofile`) });
+      for (const x of (await server.rpc('sqlTiming', { reset: true })).slice(0, 16)) {
+        console.log(`  ${(x.ms / 1000).toFixed(2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${(x.ms / x.calls).toFixed(2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);
+      }
+    }
     const endMs = Math.max(done.inbox.last_ms, done.messages.last_ms);
     const [check] = await server.rpc('sql', {
       text: `SELECT (SELECT count(*)::int FROM orders WHERE connector_id = $1) AS orders,
