@@ -178,7 +178,12 @@ export class Runner {
     if (!commerce) return [];
     let lastChannelStep = 0;
     return [
-      this.#loop('connector-messages', async () => (await processConnectorMessages(this.#deps, commerce)).claimed > 0),
+      // Applying a platform message is a dozen small statements one after another; on PostgreSQL
+      // two loops overlap them (claims are SKIP LOCKED and touched orders are locked in one
+      // global order, so they never apply the same message twice or deadlock).
+      ...Array.from({ length: this.#deps.db.kind === 'postgres' ? 2 : 1 }, () =>
+        this.#loop('connector-messages', async () => (await processConnectorMessages(this.#deps, commerce)).claimed > 0),
+      ),
       // Fallback polling, pull channels and daily reconciliation decide per connector what is due; one look a second.
       this.#loop('commerce-channels', async () => {
         if (Date.now() - lastChannelStep < COMMERCE_CHANNEL_STEP_MS) return false;

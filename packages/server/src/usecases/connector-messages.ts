@@ -1,7 +1,9 @@
 import type { CanonicalRecord } from '@datong/core';
-import type { Queryable } from '../db/client.js';
+import type { Db, Queryable } from '../db/client.js';
 import { newId } from '../ids.js';
 import type { Keyring } from '../security/keys.js';
+import { noteValidPush } from './connector-state.js';
+import { GroupCommit } from './group-commit.js';
 
 /**
  * The message log of e-commerce connectors (`connector_messages`): every platform message is
@@ -90,4 +92,80 @@ export function fetchedOrderMessageId(channel: 'poll' | 'backfill', order: { rea
 /** Retry delay after the n-th failed attempt: 30 s, 2 min, 8 min, 32 min, then hourly. */
 export function retryDelayMs(attempts: number): number {
   return Math.min(3_600_000, 30_000 * 4 ** Math.max(0, attempts - 1));
+}
+
+interface PushSubmission {
+  readonly tenantId: string;
+  readonly connectorId: string;
+  readonly messages: readonly NewMessage[];
+  readonly receivedAt: Date;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * Verified platform pushes into the message log, with group commit: pushes that arrive while a
+ * transaction runs share the next one (each push keeps its own received_at), and each connector's
+ * state notes one valid push per transaction. A push is answered only after its commit. If a
+ * shared transaction fails, each push is tried again on its own, so one bad push never fails the
+ * others. Platforms push one message per request, so before this every message paid its own
+ * commit (docs/benchmarks.md, "Platform connectors").
+ */
+export class PushLog {
+  readonly #db: Db;
+  readonly #keyring: Keyring;
+  readonly #batches: GroupCommit<PushSubmission>;
+
+  constructor(db: Db, keyring: Keyring, opts: { readonly concurrency: number; readonly maxMessages: number }) {
+    this.#db = db;
+    this.#keyring = keyring;
+    this.#batches = new GroupCommit<PushSubmission>({
+      concurrency: opts.concurrency,
+      maxSize: opts.maxMessages,
+      size: (s) => Math.max(1, s.messages.length),
+      key: () => '',
+      flush: (batch) => this.#flush(batch),
+    });
+  }
+
+  /** Resolves once the push is stored and committed. */
+  store(tenantId: string, connectorId: string, messages: readonly NewMessage[], receivedAt: Date): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.#batches.push({ tenantId, connectorId, messages, receivedAt, resolve, reject }));
+  }
+
+  idle(): Promise<void> {
+    return this.#batches.idle();
+  }
+
+  async #write(q: Queryable, subs: readonly PushSubmission[]): Promise<void> {
+    const latest = new Map<string, { tenantId: string; connectorId: string; at: Date }>();
+    for (const s of subs) {
+      await storeConnectorMessages(q, this.#keyring, s.tenantId, s.connectorId, s.messages, s.receivedAt);
+      const key = `${s.tenantId}\u0000${s.connectorId}`;
+      const cur = latest.get(key);
+      if (!cur || cur.at < s.receivedAt) latest.set(key, { tenantId: s.tenantId, connectorId: s.connectorId, at: s.receivedAt });
+    }
+    for (const c of latest.values()) await noteValidPush(q, c.tenantId, c.connectorId, c.at);
+  }
+
+  async #flush(subs: readonly PushSubmission[]): Promise<void> {
+    try {
+      await this.#db.tx((q) => this.#write(q, subs));
+      for (const s of subs) s.resolve();
+      return;
+    } catch (err) {
+      if (subs.length === 1) {
+        (subs[0] as PushSubmission).reject(err);
+        return;
+      }
+    }
+    for (const s of subs) {
+      try {
+        await this.#db.tx((q) => this.#write(q, [s]));
+        s.resolve();
+      } catch (err) {
+        s.reject(err);
+      }
+    }
+  }
 }

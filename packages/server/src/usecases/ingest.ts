@@ -12,6 +12,7 @@ import {
 } from '../jobs/process-inbox.js';
 import type { Keyring } from '../security/keys.js';
 import type { ServerDeps } from './context.js';
+import { GroupCommit } from './group-commit.js';
 import { tenantConfig } from './tenant-config.js';
 
 export interface IngestResult {
@@ -120,13 +121,22 @@ interface Submission {
 export class InlineIngest {
   readonly #deps: ServerDeps;
   readonly #opts: InlineIngestOptions;
-  #queue: Submission[] = [];
-  #active = 0;
-  #idle: (() => void)[] = [];
+  readonly #batches: GroupCommit<Submission>;
 
   constructor(deps: ServerDeps, opts: InlineIngestOptions) {
     this.#deps = deps;
     this.#opts = opts;
+    // One tenant per transaction, up to maxBatch messages. On the embedded database, starting a
+    // transaction at once took one request (100 messages) each, 2,500 events/s; letting the
+    // requests already received be read first fills them (~490), 3,200 events/s; waiting 5 or
+    // 15 ms more gained nothing (bench/diagnose.mjs, 20,000 events).
+    this.#batches = new GroupCommit<Submission>({
+      concurrency: opts.concurrency,
+      maxSize: opts.maxBatch,
+      size: (s) => s.ids.length,
+      key: (s) => s.tenantId,
+      flush: (batch) => this.#flush(batch),
+    });
   }
 
   /**
@@ -138,62 +148,13 @@ export class InlineIngest {
     // Encryption and ids now, in the request: outside the shared transaction.
     const { ids, payloads } = encodeMessages(this.#deps.keyring, messages, json);
     return new Promise<IngestResult>((resolve, reject) => {
-      this.#queue.push({ tenantId, sourceId, receivedAt, messages, ids, payloads, resolve, reject });
-      this.#schedule();
+      this.#batches.push({ tenantId, sourceId, receivedAt, messages, ids, payloads, resolve, reject });
     });
   }
 
   /** Resolves when no transaction is running and nothing waits (shutdown, tests). */
   idle(): Promise<void> {
-    if (this.#active === 0 && this.#queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
-  #scheduled = false;
-
-  /**
-   * Starts a transaction soon rather than now: after the requests already received have been
-   * read (setImmediate runs after pending I/O), so they share it. On the embedded database HTTP
-   * and the database share one thread and requests are read only between transactions: starting
-   * at once took one request (100 messages) a transaction, 2,500 events/s; reading first fills
-   * them (500), 3,200 events/s (bench/diagnose.mjs, 20,000 events). Waiting longer (5 or 15 ms)
-   * gained nothing more.
-   */
-  #schedule(): void {
-    if (this.#scheduled || this.#active >= this.#opts.concurrency) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#pump();
-    });
-  }
-
-  #pump(): void {
-    while (this.#active < this.#opts.concurrency && this.#queue.length > 0) {
-      const taken = this.#take();
-      this.#active++;
-      void this.#flush(taken).finally(() => {
-        this.#active--;
-        this.#schedule();
-        if (this.#active === 0 && this.#queue.length === 0) for (const f of this.#idle.splice(0)) f();
-      });
-    }
-  }
-
-  /** The oldest waiting request, and after it those of the same tenant, up to maxBatch messages. */
-  #take(): Submission[] {
-    const first = this.#queue[0] as Submission;
-    const taken: Submission[] = [];
-    const rest: Submission[] = [];
-    let size = 0;
-    for (const s of this.#queue) {
-      if (s.tenantId === first.tenantId && (taken.length === 0 || size + s.ids.length <= this.#opts.maxBatch)) {
-        taken.push(s);
-        size += s.ids.length;
-      } else rest.push(s);
-    }
-    this.#queue = rest;
-    return taken;
+    return this.#batches.idle();
   }
 
   async #flush(subs: readonly Submission[]): Promise<void> {

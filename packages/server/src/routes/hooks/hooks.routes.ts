@@ -3,8 +3,8 @@ import { DatongError, isDatongError } from '@datong/core';
 import { Type } from '@datong/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CommerceConnectors, LoadedConnector } from '../../connectors/commerce.js';
-import { storeConnectorMessages } from '../../usecases/connector-messages.js';
-import { noteRejectedPush, noteValidPush } from '../../usecases/connector-state.js';
+import { PushLog, storeConnectorMessages } from '../../usecases/connector-messages.js';
+import { noteRejectedPush } from '../../usecases/connector-state.js';
 import type { ServerDeps } from '../../usecases/context.js';
 
 /**
@@ -36,6 +36,8 @@ function send(reply: FastifyReply, r: PlatformReply): FastifyReply {
 }
 
 export async function hooksRoutes(app: FastifyInstance, deps: ServerDeps, commerce: CommerceConnectors): Promise<void> {
+  // On PostgreSQL a second transaction stores its pushes while the first commits.
+  const pushes = new PushLog(deps.db, deps.keyring, { concurrency: deps.db.kind === 'postgres' ? 2 : 1, maxMessages: 500 });
   const { db, keyring } = deps;
   const rejectBuckets = new Map<string, BucketState>();
   const mayLogRejection = (connectorId: string): boolean => {
@@ -107,24 +109,20 @@ export async function hooksRoutes(app: FastifyInstance, deps: ServerDeps, commer
     if (result.kind === 'handshake') return send(reply, result.reply);
     const loaded = c;
     try {
-      await db.tx(async (q) => {
-        await storeConnectorMessages(
-          q,
-          keyring,
-          loaded.tenantId,
-          loaded.id,
-          result.messages.map((m) => ({
-            messageId: m.messageId,
-            type: m.type,
-            channel: 'push' as const,
-            verification: m.test ? ('test' as const) : ('valid' as const),
-            occurredAt: m.occurredAt,
-            payload: { messageId: m.messageId, type: m.type, payload: m.payload, ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}), ...(m.test ? { test: true } : {}) },
-          })),
-          now,
-        );
-        await noteValidPush(q, loaded.tenantId, loaded.id, now);
-      });
+      // Stored and committed before the answer; concurrent pushes share a transaction.
+      await pushes.store(
+        loaded.tenantId,
+        loaded.id,
+        result.messages.map((m) => ({
+          messageId: m.messageId,
+          type: m.type,
+          channel: 'push' as const,
+          verification: m.test ? ('test' as const) : ('valid' as const),
+          occurredAt: m.occurredAt,
+          payload: { messageId: m.messageId, type: m.type, payload: m.payload, ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}), ...(m.test ? { test: true } : {}) },
+        })),
+        now,
+      );
     } catch (e) {
       // Not stored, so not acknowledged: the platform's failure reply makes it push again.
       req.log.error({ err: e, event: 'hook.store_failed', connectorId: c.id }, 'platform messages could not be stored');
