@@ -1,7 +1,7 @@
 import { isDatongError, isTransient } from '@datong/core';
 import type { CommerceConnectors, LoadedConnector } from '../connectors/commerce.js';
 import { lastScheduledAt } from '../connectors/settings.js';
-import { fetchedOrderMessageId, storeConnectorMessages } from '../usecases/connector-messages.js';
+import { fetchedOrderMessageId, fromPlatformMessage, storeConnectorMessages } from '../usecases/connector-messages.js';
 import { ensureState, noteValidPush, PUSH_FAILURES_BEFORE_POLLING, type ConnectorStateRow } from '../usecases/connector-state.js';
 import type { ServerDeps } from '../usecases/context.js';
 import { reconcileConnector } from '../usecases/reconcile.js';
@@ -134,14 +134,7 @@ async function pull(deps: ServerDeps, commerce: CommerceConnectors, c: LoadedCon
             deps.keyring,
             c.tenantId,
             c.id,
-            batch.messages.map((m) => ({
-              messageId: m.messageId,
-              type: m.type,
-              channel: 'pull' as const,
-              verification: m.test ? ('test' as const) : ('valid' as const),
-              occurredAt: m.occurredAt,
-              payload: { messageId: m.messageId, type: m.type, payload: m.payload, ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}), ...(m.test ? { test: true } : {}) },
-            })),
+            batch.messages.map((m) => fromPlatformMessage(m, 'pull')),
             now,
           );
           await noteValidPush(q, c.tenantId, c.id, now);

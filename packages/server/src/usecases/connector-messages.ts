@@ -1,3 +1,4 @@
+import type { PlatformMessage } from '@datong/connectors';
 import type { CanonicalRecord } from '@datong/core';
 import type { Db, Queryable } from '../db/client.js';
 import { newId } from '../ids.js';
@@ -31,6 +32,18 @@ export interface NewMessage {
   readonly payload: StoredPayload;
   /** Set on rejected requests. */
   readonly error?: { readonly code: string; readonly detail: string };
+}
+
+/** A verified platform message (push or pull) as a message-log entry: test pings are logged, not processed. */
+export function fromPlatformMessage(m: PlatformMessage, channel: 'push' | 'pull'): NewMessage {
+  return {
+    messageId: m.messageId,
+    type: m.type,
+    channel,
+    verification: m.test ? 'test' : 'valid',
+    occurredAt: m.occurredAt,
+    payload: { messageId: m.messageId, type: m.type, payload: m.payload, ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}), ...(m.test ? { test: true } : {}) },
+  };
 }
 
 function validIso(v: string | undefined): string | null {

@@ -3,7 +3,7 @@ import { DatongError, isDatongError } from '@datong/core';
 import { Type } from '@datong/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CommerceConnectors, LoadedConnector } from '../../connectors/commerce.js';
-import { PushLog, storeConnectorMessages } from '../../usecases/connector-messages.js';
+import { fromPlatformMessage, PushLog, storeConnectorMessages } from '../../usecases/connector-messages.js';
 import { noteRejectedPush } from '../../usecases/connector-state.js';
 import type { ServerDeps } from '../../usecases/context.js';
 
@@ -110,19 +110,7 @@ export async function hooksRoutes(app: FastifyInstance, deps: ServerDeps, commer
     const loaded = c;
     try {
       // Stored and committed before the answer; concurrent pushes share a transaction.
-      await pushes.store(
-        loaded.tenantId,
-        loaded.id,
-        result.messages.map((m) => ({
-          messageId: m.messageId,
-          type: m.type,
-          channel: 'push' as const,
-          verification: m.test ? ('test' as const) : ('valid' as const),
-          occurredAt: m.occurredAt,
-          payload: { messageId: m.messageId, type: m.type, payload: m.payload, ...(m.occurredAt !== undefined ? { occurredAt: m.occurredAt } : {}), ...(m.test ? { test: true } : {}) },
-        })),
-        now,
-      );
+      await pushes.store(loaded.tenantId, loaded.id, result.messages.map((m) => fromPlatformMessage(m, 'push')), now);
     } catch (e) {
       // Not stored, so not acknowledged: the platform's failure reply makes it push again.
       req.log.error({ err: e, event: 'hook.store_failed', connectorId: c.id }, 'platform messages could not be stored');
