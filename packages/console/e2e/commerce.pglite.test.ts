@@ -214,8 +214,15 @@ describe('the e-commerce connectors in the console', { timeout: 180_000 }, () =>
     await page.goto('/connectors');
     await page.getByTestId('language-switch').getByText('EN').click();
     await expect.poll(() => page.locator('.page-title').textContent()).toBe('Connectors');
-    await page.getByTestId('add-connector').first().click();
-    await page.getByTestId('platform-taobao').click();
+    // Open the wizard on Taobao. The page re-renders in English and its list reloads meanwhile; a
+    // click that lands on an element being replaced is lost (seen once in a CI-like run), so the
+    // steps are retried until the form shows (both clicks are idempotent).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (await page.getByTestId('commerce-form').isVisible()) break;
+      if (await page.getByTestId('platform-taobao').isVisible()) await page.getByTestId('platform-taobao').click();
+      else await page.getByTestId('add-connector').first().click();
+      await page.getByTestId('commerce-form').waitFor({ timeout: 3_000 }).catch(() => undefined);
+    }
     await expect.poll(() => page.getByTestId('commerce-form').textContent()).toContain('App management');
     expect(await page.getByTestId('field-sessionKey').getAttribute('type')).toBe('password');
     await page.getByTestId('field-appKey').fill('12345678');
