@@ -7,6 +7,7 @@
 //   DIAG_EXPLAIN=1             after the last run, EXPLAIN ANALYZE the batch's rule-tag query
 //                              (total_spend over ~400 roots) and identity probe (~900 keys)
 //   DIAG_PROFILE=/tmp/p        CPU profile of the server child per run (/tmp/p-<run>.cpuprofile)
+//   DIAG_PGSS=1                (postgres) server-side time per statement from pg_stat_statements
 //   DATONG_*                   passed to the server, e.g. DATONG_INBOX_BATCH_SIZE=2000
 // Example: DIAG_DB=pglite DIAG_ANALYZE_BEFORE=1 node bench/diagnose.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,12 +28,15 @@ const snapshotDir = path.join(root, 'bench/results', `.build-diag-${process.pid}
 async function main() {
   const serverEntry = snapshotBuild(snapshotDir);
   log(`build ${sourceFingerprint('dist', /\.(js|sql)$/, snapshotDir).sha256} (packages/*/dist as it is now, snapshot)`);
+  const pgss = db === 'postgres' && process.env.DIAG_PGSS === '1';
+  if (pgss) process.env.DATONG_PG_OPTS = `${process.env.DATONG_PG_OPTS ?? ''} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=off`;
   const pgUrl = db === 'postgres' ? startPostgres() : null;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `datong-diag-${db}-`));
   const env = { ...(await serverEnv(db, pgUrl, dataDir)), BENCH_SQL_TIMING: '1', BENCH_SERVER_ENTRY: serverEntry };
   const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), env);
   try {
     await createTagRule(server);
+    if (pgss) await server.rpc('sql', { text: 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' });
     for (let r = 0; r < runs; r++) {
       if (analyzeBefore.has(r)) {
         const t = Date.now();
@@ -54,6 +58,7 @@ async function main() {
       const cpu = cpuDelta(cpu0, cpuSnapshot(server.pid));
       const blocks1 = (await server.rpc('sql', { text: 'SELECT (blks_hit + blks_read)::float8 AS b FROM pg_stat_database WHERE datname = current_database()' }))[0].b;
       const stats = await server.rpc('sqlTiming', { reset: true });
+      if (pgss) await printPgss(server, events);
       const inboxTx = stats.find((x) => x.sql.includes('FROM inbox WHERE status = 0'));
       log(`run ${r}: ${num(events / secs)} ev/s processed; ${num((blocks1 - blocks0) / events, 1)} buffer accesses per event; ${inboxTx?.calls ?? '?'} inbox claims; cpu server ${cpu.serverPct}% postgres ${cpu.postgresPct}%`);
       for (const x of stats.slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);
@@ -65,11 +70,25 @@ async function main() {
   }
 }
 
+/** Server-side execution time per statement (pg_stat_statements), then reset for the next run. */
+async function printPgss(server, events) {
+  const sql = (text) => server.rpc('sql', { text });
+  const rows = await sql(`SELECT calls, total_exec_time AS ms, rows, shared_blks_hit + shared_blks_read AS blks, shared_blks_dirtied AS dirtied, wal_bytes, query
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 16`);
+  const total = (await sql('SELECT sum(total_exec_time) AS ms, sum(wal_bytes) AS wal FROM pg_stat_statements'))[0];
+  console.log(`  pg_stat_statements: ${num(total.ms / 1000, 2)} s executing, ${num((total.ms * 1000) / events, 1)} µs and ${num(Number(total.wal) / events)} WAL bytes per event`);
+  for (const x of rows) {
+    console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls ${num((x.ms * 1000) / events, 1).padStart(6)} µs/ev ${num(Number(x.wal_bytes) / events).padStart(5)} WAL B/ev ${num(Number(x.blks) / events, 1).padStart(5)} blk/ev  ${x.query.replace(/\s+/g, ' ').slice(0, 100)}`);
+  }
+  await sql('SELECT pg_stat_statements_reset()');
+}
+
 /** Plans of two per-batch statements with batch-sized arrays (shapes as in process-inbox.ts / tag-rules.ts). */
 async function explain(server) {
   const sql = (text, params) => server.rpc('sql', { text, params });
   const roots = (await sql('SELECT root_id FROM customers ORDER BY random() LIMIT 400')).map((r) => r.root_id);
   const keys = (await sql('SELECT value_index FROM customer_identities ORDER BY random() LIMIT 900')).map((r) => r.value_index);
+  const { IDENTITY_GRAPH_SQL } = await import('../packages/server/dist/jobs/process-inbox.js');
   const show = async (title, text, params) => {
     const rows = await sql(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, params);
     console.log(`\n${title}\n${rows.map((r) => `  ${r['QUERY PLAN']}`).join('\n')}`);
@@ -89,6 +108,7 @@ async function explain(server) {
      WHERE i.tenant_id = $1 AND i.value_index = ANY($2::text[])`,
     ['ten_default', keys],
   );
+  await show('identity graph of a batch (900 keys, all known; as in applyMessages):', IDENTITY_GRAPH_SQL, ['ten_default', keys, ['user_id', 'phone', 'wechat_unionid']]);
   await show(
     'members of 400 roots:',
     'SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = ANY($2::text[])',

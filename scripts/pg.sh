@@ -32,8 +32,9 @@ case "$cmd" in
     fi
     "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
     # Tuned for a throwaway test cluster: durability settings stay on (tests check crash safety).
+    # DATONG_PG_OPTS adds server options (bench/diagnose.mjs: pg_stat_statements).
     "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c shared_buffers=256MB" start >&2
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c shared_buffers=256MB ${DATONG_PG_OPTS:-}" start >&2
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
   stop)

@@ -1,9 +1,17 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { LRUCache } from 'lru-cache';
 import { COLLECTION_TYPES, type Identifier, type IdentifierType } from './types.js';
 
 export type NormalizeResult = { ok: true; identifier: Identifier } | { ok: false; reason: string };
 
 const PHONE_PUNCTUATION = /[\s\-().\u3000\u2010-\u2015\uff08\uff09]/g;
+
+/**
+ * Digits (after the prefix rules above) → E.164, or '' when not a valid number. Parsing with
+ * the full metadata was 4% of the server's CPU at 5,700 events/s, and the same phones come back
+ * with most events of a customer.
+ */
+const phones = new LRUCache<string, string>({ max: 20_000 });
 
 /**
  * Normalizes a phone number to E.164. Chinese numbers may come as `+86 138-1234-5678`,
@@ -17,9 +25,13 @@ export function normalizePhone(raw: string): string | undefined {
   if (s.startsWith('00')) s = `+${s.slice(2)}`;
   else if (/^86(1\d{10})$/.test(s)) s = `+${s}`;
   if (!/^\+?\d+$/.test(s)) return undefined;
-  const parsed = parsePhoneNumberFromString(s, 'CN');
-  if (!parsed || !parsed.isValid()) return undefined;
-  return parsed.number;
+  let e164 = phones.get(s);
+  if (e164 === undefined) {
+    const parsed = parsePhoneNumberFromString(s, 'CN');
+    e164 = parsed && parsed.isValid() ? parsed.number : '';
+    phones.set(s, e164);
+  }
+  return e164 === '' ? undefined : e164;
 }
 
 // Deliberately simple (WHATWG's "valid e-mail address" shape): one @, a dotted domain, no spaces.

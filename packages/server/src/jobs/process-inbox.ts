@@ -305,6 +305,31 @@ export async function lockTenantIdentities(q: Queryable, tenantId: string): Prom
 }
 
 /**
+ * The part of the identity graph a batch touches, in one statement driven by the batch's keys
+ * ($2; $3: the limited types): the owners of its identifiers, their roots, the roots' members,
+ * and those members' identifiers of limited types (merge protection). Each step is one index
+ * probe per key (LATERAL … OFFSET 0 keeps it a parameterized index scan), so the plan cannot
+ * turn into a scan of the whole tenant whatever the statistics say (PGlite runs no autoanalyze;
+ * with one tenant `tenant_id = $1` is every row).
+ */
+export const IDENTITY_GRAPH_SQL = `WITH o AS MATERIALIZED (
+         SELECT i.value_index, i.type, i.customer_id FROM unnest($2::text[]) AS k(v)
+         CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities WHERE tenant_id = $1 AND value_index = k.v OFFSET 0) i),
+       r AS MATERIALIZED (
+         SELECT DISTINCT c.root_id FROM (SELECT DISTINCT customer_id FROM o) oc
+         CROSS JOIN LATERAL (SELECT root_id FROM customers WHERE tenant_id = $1 AND id = oc.customer_id OFFSET 0) c),
+       m AS MATERIALIZED (
+         SELECT mm.id, mm.root_id, mm.merged_into, mm.first_seen_at, mm.last_seen_at FROM r
+         CROSS JOIN LATERAL (SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = r.root_id OFFSET 0) mm),
+       l AS (
+         SELECT li.value_index, li.type, li.customer_id FROM m
+         CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities
+                             WHERE tenant_id = $1 AND customer_id = m.id AND type = ANY($3::text[]) OFFSET 0) li)
+       SELECT (SELECT coalesce(json_agg(json_build_array(value_index, type, customer_id)), '[]') FROM o) AS owners,
+              (SELECT coalesce(json_agg(json_build_array(id, root_id, merged_into, floor(extract(epoch FROM first_seen_at) * 1000), floor(extract(epoch FROM last_seen_at) * 1000))), '[]') FROM m) AS members,
+              (SELECT coalesce(json_agg(json_build_array(value_index, type, customer_id)), '[]') FROM l) AS limited`;
+
+/**
  * Resolves prepared messages to customers and writes everything they change: customers,
  * identities, merges, timeline, quarantine, rule tags, segments and outbox. The caller holds
  * the tenant's identity lock (`lockTenantIdentities`) in the same transaction.
@@ -326,28 +351,9 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
   const originalRoot = new Map<string, string>();
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
   if (allKeys.length > 0) {
-    // One statement, driven by the batch's keys: the owners of its identifiers, their roots, the
-    // roots' members, and those members' identifiers of limited types (merge protection). Each
-    // step is one index probe per key (LATERAL … OFFSET 0 keeps it a parameterized index scan),
-    // so the plan cannot turn into a scan of the whole tenant whatever the statistics say (PGlite
-    // runs no autoanalyze; with one tenant `tenant_id = $1` is every row).
+    // One statement, driven by the batch's keys (IDENTITY_GRAPH_SQL).
     const r = await q.query<{ owners: [string, IdentityRef['type'], string][]; members: [string, string, string | null, number, number][]; limited: [string, IdentityRef['type'], string][] }>(
-      `WITH o AS MATERIALIZED (
-         SELECT i.value_index, i.type, i.customer_id FROM unnest($2::text[]) AS k(v)
-         CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities WHERE tenant_id = $1 AND value_index = k.v OFFSET 0) i),
-       r AS MATERIALIZED (
-         SELECT DISTINCT c.root_id FROM (SELECT DISTINCT customer_id FROM o) oc
-         CROSS JOIN LATERAL (SELECT root_id FROM customers WHERE tenant_id = $1 AND id = oc.customer_id OFFSET 0) c),
-       m AS MATERIALIZED (
-         SELECT mm.id, mm.root_id, mm.merged_into, mm.first_seen_at, mm.last_seen_at FROM r
-         CROSS JOIN LATERAL (SELECT id, root_id, merged_into, first_seen_at, last_seen_at FROM customers WHERE tenant_id = $1 AND root_id = r.root_id OFFSET 0) mm),
-       l AS (
-         SELECT li.value_index, li.type, li.customer_id FROM m
-         CROSS JOIN LATERAL (SELECT value_index, type, customer_id FROM customer_identities
-                             WHERE tenant_id = $1 AND customer_id = m.id AND type = ANY($3::text[]) OFFSET 0) li)
-       SELECT (SELECT coalesce(json_agg(json_build_array(value_index, type, customer_id)), '[]') FROM o) AS owners,
-              (SELECT coalesce(json_agg(json_build_array(id, root_id, merged_into, floor(extract(epoch FROM first_seen_at) * 1000), floor(extract(epoch FROM last_seen_at) * 1000))), '[]') FROM m) AS members,
-              (SELECT coalesce(json_agg(json_build_array(value_index, type, customer_id)), '[]') FROM l) AS limited`,
+      IDENTITY_GRAPH_SQL,
       [tenantId, allKeys, Object.keys(rules.rules.limits)],
     );
     const graphRows = r.rows[0] ?? { owners: [], members: [], limited: [] };
