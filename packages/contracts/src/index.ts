@@ -741,6 +741,23 @@ export const ReconcileReport = Type.Object({
   differentCount: Type.Integer(),
 });
 
+/** A reconciliation run in the background (`Prefer: respond-async`), and its report once done. */
+export const Reconciliation = Type.Object({
+  id: Type.String(),
+  connectorId: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  backfill: Type.Boolean(),
+  attempts: Type.Integer({ description: 'Runs started; a platform that is down or throttling is retried with backoff, 5 times at most' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  startedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  report: Type.Union([ReconcileReport, Type.Null()]),
+  error: Type.Union([Type.Object({ code: Type.String(), detail: Type.String() }), Type.Null()]),
+});
+export const ReconciliationParams = Type.Object({ id: Type.String(), reconciliationId: Type.String() });
+
 // Segments (C3): rule trees over attributes, tags and event aggregates, with stored members.
 
 const SegmentConditionSchema = Type.Unknown({

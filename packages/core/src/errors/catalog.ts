@@ -89,6 +89,7 @@ export const ERROR_CATALOG = {
     transient: true,
   },
   CONNECTOR_NOT_FOUND: { kind: 'not_found', title: 'Connector not found' },
+  RECONCILIATION_NOT_FOUND: { kind: 'not_found', title: 'Reconciliation not found' },
   CONNECTOR_PLATFORM_UNKNOWN: { kind: 'invalid', title: 'Connector platform is not supported' },
   CONNECTOR_CONFIG_INVALID: { kind: 'invalid', title: 'Connector configuration is incomplete or wrong' },
   CONNECTOR_SIGNATURE_INVALID: { kind: 'unauthenticated', title: 'Webhook signature does not verify' },

@@ -51,3 +51,12 @@ describe('normalizeIdentifier', () => {
     expect(normalizeIdentifier('user_id', '   ')).toMatchObject({ ok: false, reason: 'user_id is empty' });
   });
 });
+
+describe('normalizePhone, asked again (the parse is remembered)', () => {
+  it('gives the same answer the second and third time, for valid and invalid numbers and across spellings', () => {
+    const inputs = ['+86 138-1234-5678', '0086 13812345678', '8613812345678', '13812345678', '12345', '+86 100 0000 0000', '+1 202-555-0143', '+12025550143'];
+    const first = inputs.map((s) => normalizePhone(s));
+    expect(first).toEqual(['+8613812345678', '+8613812345678', '+8613812345678', '+8613812345678', undefined, undefined, '+12025550143', '+12025550143']);
+    for (let i = 0; i < 2; i++) expect(inputs.map((s) => normalizePhone(s))).toEqual(first);
+  });
+});

@@ -1,9 +1,10 @@
-import { createRateLimiter, type CommerceClient, type RateLimiter } from '@datong/connectors';
+import type { CommerceClient } from '@datong/connectors';
 import { DatongError } from '@datong/core';
 import type { Queryable } from '../db/client.js';
 import type { ServerDeps } from '../usecases/context.js';
 import { createCommerceRegistry, type CommerceRegistry, type RegisteredConnector } from './registry.js';
 import { effectiveSettings, storedSettings, type EffectiveSettings } from './settings.js';
+import { SharedRateLimiter } from './shared-rate-limit.js';
 
 /** An e-commerce connector row with its definition, decrypted and parsed config and settings. */
 export interface LoadedConnector {
@@ -22,8 +23,8 @@ export interface LoadedConnector {
 
 export interface ClientHandle {
   readonly client: CommerceClient;
-  /** The platform throttled us: no calls to the API last asked for during `ms`. */
-  throttled(ms: number): void;
+  /** The platform throttled us: no process calls the API last asked for during `ms`. */
+  throttled(ms: number): Promise<void>;
 }
 
 interface ConnectorRow {
@@ -48,11 +49,11 @@ const CACHE_MS = 10_000;
  */
 export class CommerceConnectors {
   readonly registry: CommerceRegistry;
-  readonly #deps: Pick<ServerDeps, 'config' | 'keyring'>;
+  readonly #deps: Pick<ServerDeps, 'config' | 'keyring' | 'db'>;
   readonly #cache = new Map<string, { value: LoadedConnector | null; expires: number }>();
-  readonly #clients = new Map<string, { handle: ClientHandle; limiter: RateLimiter }>();
+  readonly #clients = new Map<string, { handle: ClientHandle; limiter: SharedRateLimiter }>();
 
-  constructor(deps: Pick<ServerDeps, 'config' | 'keyring'>, registry: CommerceRegistry = createCommerceRegistry()) {
+  constructor(deps: Pick<ServerDeps, 'config' | 'keyring' | 'db'>, registry: CommerceRegistry = createCommerceRegistry()) {
     this.#deps = deps;
     this.registry = registry;
   }
@@ -119,16 +120,14 @@ export class CommerceConnectors {
 
   /**
    * The connector's outbound client. Every API call first takes a token of the connector's
-   * bucket for that API (`ClientDeps.rateLimit`); buckets refill in real time.
+   * bucket for that API (`ClientDeps.rateLimit`); buckets refill in real time and are shared by
+   * every process on this database (`SharedRateLimiter`).
    */
   client(c: LoadedConnector): ClientHandle {
     const hit = this.#clients.get(c.id);
     if (hit) return hit.handle;
     const { perSecond, burst } = c.settings.rateLimit;
-    const limiter = createRateLimiter(
-      { capacity: burst, refillPerSecond: perSecond },
-      { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) },
-    );
+    const limiter = new SharedRateLimiter(this.#deps.db, c.tenantId, c.id, { capacity: burst, refillPerSecond: perSecond });
     let lastApi = '';
     const client = c.def.createClient(c.config, {
       ...(c.settings.apiBaseUrl ? { baseUrl: c.settings.apiBaseUrl } : {}),
@@ -139,8 +138,8 @@ export class CommerceConnectors {
     });
     const handle: ClientHandle = {
       client,
-      throttled: (ms) => {
-        if (lastApi) limiter.block(lastApi, ms);
+      throttled: async (ms) => {
+        if (lastApi) await limiter.block(lastApi, ms);
       },
     };
     this.#clients.set(c.id, { handle, limiter });

@@ -77,7 +77,7 @@ export async function fetchMissingOrderDetails(deps: ServerDeps, commerce: Comme
       result.failed++;
       if (isDatongError(err) && err.code === 'PLATFORM_RATE_LIMITED') {
         const ms = Number(err.meta?.['retryAfter']);
-        handle.throttled(Number.isFinite(ms) && ms > 0 ? ms : 1_000);
+        await handle.throttled(Number.isFinite(ms) && ms > 0 ? ms : 1_000);
       }
       deps.logger.warn({ err, event: 'commerce.order_details_failed', connectorId: c.id, attempts: row.details_attempts }, 'fetching an order from the platform failed; retried later');
     }

@@ -162,7 +162,7 @@ async function pull(deps: ServerDeps, commerce: CommerceConnectors, c: LoadedCon
 }
 
 async function noteClientFailure(deps: ServerDeps, commerce: CommerceConnectors, c: LoadedConnector, err: unknown, what: string): Promise<void> {
-  if (isDatongError(err) && err.code === 'PLATFORM_RATE_LIMITED') commerce.client(c).throttled(retryAfterMs(err) ?? 1_000);
+  if (isDatongError(err) && err.code === 'PLATFORM_RATE_LIMITED') await commerce.client(c).throttled(retryAfterMs(err) ?? 1_000);
   const fields = { err, event: `commerce.${what}_failed`, connectorId: c.id, platform: c.platform };
   if (isTransient(err)) deps.logger.warn(fields, `${what} failed; retried with backoff`);
   else deps.logger.error(fields, `${what} failed; retried with backoff`);

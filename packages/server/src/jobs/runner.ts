@@ -7,6 +7,7 @@ import { DETAILS_PER_STEP, fetchMissingOrderDetails } from './commerce-details.j
 import { commercePollStep } from './commerce-poll.js';
 import { processConnectorMessages } from './process-connector-messages.js';
 import { processInboxBatch } from './process-inbox.js';
+import { runNextReconciliation } from '../usecases/reconciliation-jobs.js';
 import { deliverDueWebhooks, dispatchOutbox, type DeliveryOptions } from './webhooks.js';
 
 /** How often the maintenance step looks at its counters (it runs a statement only when one is due). */
@@ -193,6 +194,8 @@ export class Runner {
       }),
       // Details of orders known only from status-only messages, fetched from the platform's order API.
       this.#loop('order-details', async () => (await fetchMissingOrderDetails(this.#deps, commerce)).claimed >= DETAILS_PER_STEP),
+      // Reconciliations asked for with `Prefer: respond-async`, one at a time per process.
+      this.#loop('reconciliations', () => runNextReconciliation(this.#deps, commerce)),
     ];
   }
 

@@ -12,6 +12,7 @@ import { processConnectorMessages } from '../jobs/process-connector-messages.js'
 import { fetchMissingOrderDetails } from '../jobs/commerce-details.js';
 import { processInboxBatch } from '../jobs/process-inbox.js';
 import { deliverDueWebhooks, dispatchOutbox } from '../jobs/webhooks.js';
+import { runNextReconciliation } from '../usecases/reconciliation-jobs.js';
 import { createLogger } from '../observability/logger.js';
 import { createApiKey } from '../routes/v1/admin.routes.js';
 import { startDatong, type Datong } from '../runtime.js';
@@ -64,7 +65,7 @@ export interface Harness {
   setNow(d: Date): void;
   now(): Date;
   inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
-  /** Runs the workers until no work is left: platform messages, inbox, outbox, due webhook deliveries. */
+  /** Runs the workers until no work is left: platform messages, inbox, outbox, due webhook deliveries, due reconciliations. */
   drain(): Promise<void>;
   newTenant(): Promise<{ tenantId: string; adminKey: string }>;
   close(): Promise<void>;
@@ -129,7 +130,8 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
         const a = await processInboxBatch(datong.deps, 500);
         const b = await dispatchOutbox(datong.deps);
         const c = await deliverDueWebhooks(datong.deps, { schedule, random: () => 0.5 }, 50);
-        if (d.claimed === 0 && m.claimed === 0 && a.claimed === 0 && b === 0 && c === 0) return;
+        const r = await runNextReconciliation(datong.deps, datong.commerce);
+        if (d.claimed === 0 && m.claimed === 0 && a.claimed === 0 && b === 0 && c === 0 && !r) return;
       }
       throw new Error('drain did not finish in 100 rounds');
     },

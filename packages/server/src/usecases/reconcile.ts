@@ -39,6 +39,14 @@ const CHUNK_MS = 86_400_000;
 const MAX_PAGES_PER_CHUNK = 1_000;
 const REPORT_LIMIT = 1_000;
 
+/** A reconciliation window: `from` before `to`, at most MAX_RECONCILE_DAYS long. */
+export function checkReconcileWindow(from: Date, to: Date): void {
+  if (!(from.getTime() < to.getTime())) throw new DatongError('VALIDATION_FAILED', '`from` must be before `to`');
+  if (to.getTime() - from.getTime() > MAX_RECONCILE_DAYS * 86_400_000) {
+    throw new DatongError('VALIDATION_FAILED', `A reconciliation covers at most ${MAX_RECONCILE_DAYS} days; split the window`);
+  }
+}
+
 /** Every order the platform reports modified in [from, to), the furthest state of each. */
 export async function fetchPlatformOrders(commerce: CommerceConnectors, c: LoadedConnector, from: Date, to: Date): Promise<CanonicalOrder[]> {
   const { client } = commerce.client(c);
@@ -73,10 +81,7 @@ export async function reconcileConnector(
   window: { readonly from: Date; readonly to: Date; readonly backfill: boolean },
 ): Promise<ReconcileReport> {
   const { from, to } = window;
-  if (!(from.getTime() < to.getTime())) throw new DatongError('VALIDATION_FAILED', '`from` must be before `to`');
-  if (to.getTime() - from.getTime() > MAX_RECONCILE_DAYS * 86_400_000) {
-    throw new DatongError('VALIDATION_FAILED', `A reconciliation covers at most ${MAX_RECONCILE_DAYS} days; split the window`);
-  }
+  checkReconcileWindow(from, to);
   const orders = await fetchPlatformOrders(commerce, c, from, to);
   const stored = new Map<string, { status: CanonicalOrder['status']; status_at: Date | string; version: string | null; total: string; currency: string }>();
   for (let i = 0; i < orders.length; i += 1_000) {

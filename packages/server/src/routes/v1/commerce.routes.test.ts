@@ -97,6 +97,63 @@ describe('POST /v1/connectors/{id}/reconcile', () => {
     expectProblem(await reconcile({ from: new Date(NOW - DAY).toISOString(), to: new Date(NOW).toISOString() }), 502, 'PLATFORM_UNREACHABLE');
     api.down = false;
   });
+});
+
+describe('POST /v1/connectors/{id}/reconcile with Prefer: respond-async', () => {
+  const window = { from: new Date(NOW - 2 * DAY).toISOString(), to: new Date(NOW).toISOString() };
+  const startAsync = (body: Record<string, unknown>) =>
+    h.inject({ method: 'POST', url: `/v1/connectors/${connectorId}/reconcile`, headers: { ...bearer(h.adminKey), prefer: 'respond-async' }, payload: body });
+  const get = (url: string) => h.inject({ method: 'GET', url, headers: bearer(h.adminKey) });
+
+  it('answers 202 with a Location at once, runs in the background, and reports what the synchronous call reports', async () => {
+    const sync = await reconcile(window);
+    expect(sync.statusCode).toBe(200);
+    const r = await startAsync(window);
+    expect(r.statusCode).toBe(202);
+    expect(r.headers['preference-applied']).toBe('respond-async');
+    const job = r.json<{ id: string }>();
+    expect(job).toMatchObject({ connectorId, status: 'pending', ...window, backfill: false, attempts: 0, report: null, error: null, startedAt: null });
+    const location = String(r.headers['location']);
+    expect(location).toBe(`/v1/connectors/${connectorId}/reconciliations/${job.id}`);
+    expect((await get(location)).json()).toMatchObject({ status: 'pending' });
+    await h.drain();
+    const done = await get(location);
+    expect(done.statusCode).toBe(200);
+    expect(done.json()).toMatchObject({ id: job.id, status: 'done', attempts: 1, error: null, report: sync.json() });
+    expect(done.json<{ finishedAt: string | null }>().finishedAt).not.toBeNull();
+  });
+
+  it('retries a platform that is down with backoff, and fails with its error after 5 runs', async () => {
+    api.down = true;
+    try {
+      const r = await startAsync(window);
+      const location = String(r.headers['location']);
+      await h.drain();
+      expect((await get(location)).json()).toMatchObject({ status: 'pending', attempts: 1, error: { code: 'PLATFORM_UNREACHABLE' } });
+      // Not due again before its backoff (30 s after the first run).
+      await h.drain();
+      expect((await get(location)).json()).toMatchObject({ attempts: 1 });
+      for (let i = 1; i <= 4; i++) {
+        h.setNow(new Date(NOW + i * 3_600_000));
+        await h.drain();
+      }
+      const failed = await get(location);
+      expect(failed.json()).toMatchObject({ status: 'failed', attempts: 5, report: null, error: { code: 'PLATFORM_UNREACHABLE' } });
+    } finally {
+      api.down = false;
+      h.setNow(new Date(NOW));
+    }
+  });
+
+  it('refuses a bad window at once, and answers 404 for an unknown reconciliation or one of another tenant', async () => {
+    expectProblem(await startAsync({ from: new Date(NOW - 40 * DAY).toISOString(), to: new Date(NOW).toISOString() }), 400, 'VALIDATION_FAILED');
+    expectProblem(await get(`/v1/connectors/${connectorId}/reconciliations/rec_nope`), 404, 'RECONCILIATION_NOT_FOUND');
+    const mine = String((await startAsync(window)).headers['location']);
+    const other = await h.newTenant();
+    const r = await h.inject({ method: 'GET', url: mine, headers: bearer(other.adminKey) });
+    expectProblem(r, 404, 'CONNECTOR_NOT_FOUND');
+    await h.drain();
+  });
 
   it('is not offered for a connector that is not an e-commerce one', async () => {
     const mp = await h.inject({
