@@ -8,6 +8,11 @@ import type { Db } from '../db/client.js';
  * answers pushed them back. The arithmetic is the connectors kit's (`takeToken`, `blockBucket`,
  * property-tested); this class only keeps the state in `rate_buckets`, locked per row while a
  * token is taken, with the database's clock as the one time every process agrees on.
+ *
+ * Call it outside any open transaction: taking a token is a transaction of its own, and on the
+ * embedded database (one connection) it would wait for the caller's transaction forever. Every
+ * platform call site (polling, pulls, order details, reconciliation, connection tests) makes its
+ * API call first and writes what it got in a transaction afterwards.
  */
 export class SharedRateLimiter {
   readonly #db: Db;
