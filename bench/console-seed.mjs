@@ -16,7 +16,7 @@ export const CHANNELS = ['miniprogram', 'web', 'youzan', 'doudian', 'wecom', 'mi
 const EVENTS = ['Product Viewed', 'Product Added', 'Coupon Applied', 'Checkout Started'];
 const CITIES = ['上海', '北京', '杭州', '广州', '成都', '深圳'];
 
-export async function seedConsole({ db, deps, tenantId }, { n, heavyEvents, sourceId, perStatement = 5000 }) {
+export async function seedConsole({ db, deps, tenantId, lockTenantIdentities }, { n, heavyEvents, sourceId, perStatement = 5000 }) {
   const t0 = performance.now();
   const now = Date.now();
   // Creation times one second apart, the newest last: the list's first page shows the highest numbers.
@@ -60,6 +60,7 @@ export async function seedConsole({ db, deps, tenantId }, { n, heavyEvents, sour
       }
     }
     await db.tx(async (q) => {
+      await lockTenantIdentities(q, tenantId);
       await q.query(
         `INSERT INTO customers (tenant_id, id, root_id, traits, own_traits, first_seen_at, last_seen_at, created_at, updated_at)
          SELECT $1, u.id, u.id, u.t, u.t, u.c, u.c, u.c, u.c FROM unnest($2::text[], $3::jsonb[], $4::timestamptz[]) AS u(id, t, c)`,

@@ -33,7 +33,7 @@ async function main() {
   const pgUrl = db === 'postgres' ? startPostgres() : null;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `datong-diag-${db}-`));
   const env = { ...(await serverEnv(db, pgUrl, dataDir)), BENCH_SQL_TIMING: '1', BENCH_SERVER_ENTRY: serverEntry };
-  const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), env);
+  const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), env, (process.env.DIAG_NODE_FLAGS ?? '').split(' ').filter(Boolean));
   try {
     await createTagRule(server);
     if (pgss) await server.rpc('sql', { text: 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' });
@@ -51,7 +51,7 @@ async function main() {
       const cpu0 = cpuSnapshot(server.pid);
       if (process.env.DIAG_PROFILE) await server.rpc('profileStart');
       const t0 = Date.now();
-      const sent = await sendAll({ base: server.info.url, path: '/v1/batch', headers: basicAuth(src.writeKey), bodies, concurrency: 20, expectStatus: 200, countAccepted: true });
+      const sent = await sendAll({ base: server.info.url, path: '/v1/batch', headers: basicAuth(src.writeKey), bodies, concurrency: Number(process.env.DIAG_CLIENTS ?? 20), expectStatus: 200, countAccepted: true });
       await waitProcessed(server, base, sent.accepted, `diag run ${r}`);
       const secs = (Date.now() - t0) / 1000;
       if (process.env.DIAG_PROFILE) await server.rpc('profileStop', { file: `${process.env.DIAG_PROFILE}-${r}.cpuprofile` });
@@ -61,7 +61,9 @@ async function main() {
       if (pgss) await printPgss(server, events);
       const inboxTx = stats.find((x) => x.sql.includes('FROM inbox WHERE status = 0'));
       log(`run ${r}: ${num(events / secs)} ev/s processed; ${num((blocks1 - blocks0) / events, 1)} buffer accesses per event; ${inboxTx?.calls ?? '?'} inbox claims; cpu server ${cpu.serverPct}% postgres ${cpu.postgresPct}%`);
-      for (const x of stats.slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);
+      const loop = stats.find((x) => x.sql.startsWith('event-loop delay'));
+      if (loop) console.log(`  ${loop.sql}`);
+      for (const x of stats.filter((x) => x !== loop).slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);
     }
     if (process.env.DIAG_EXPLAIN === '1') await explain(server);
   } finally {

@@ -8,6 +8,8 @@ export { startDatong, openDatabase, bootstrap, DEFAULT_TENANT_ID, type Datong, t
 export { processInboxBatch, MAX_INBOX_ATTEMPTS } from './jobs/process-inbox.js';
 export { createApiKey, createSource } from './routes/v1/admin.routes.js';
 export { storeInbox } from './usecases/ingest.js';
+/** Bulk loaders that write customers and identities directly take the tenant's identity lock too (it keeps every server's identity cache exact). */
+export { lockTenantIdentities } from './usecases/identity-lock.js';
 /** CSV and XLSX import (issue 4): readers, mapping, validation, pipeline; the CLI runs it against /v1/batch. */
 export * as tableImport from './import/index.js';
 export { MAX_EVENT_BYTES, MAX_BATCH_BYTES } from './routes/v1/ingest.routes.js';

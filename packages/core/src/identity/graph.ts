@@ -104,6 +104,16 @@ export class IdentityGraph {
     return [...this.#members.keys()];
   }
 
+  /** Every identity the graph holds, with its owner (the server's cache of the graph). */
+  identities(): { key: string; type: IdentifierType; memberId: string }[] {
+    return [...this.#owner].map(([key, o]) => ({ key, type: o.type, memberId: o.memberId }));
+  }
+
+  /** Whether identifiers of this type are limited per customer (and so matter for merge protection). */
+  isLimited(type: IdentifierType): boolean {
+    return Number.isFinite(this.#rules.limitOf(type));
+  }
+
   /** Identifier keys grouped by root: the partition a user sees. */
   partition(): Map<string, string[]> {
     const out = new Map<string, string[]>();

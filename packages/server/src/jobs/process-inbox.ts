@@ -16,10 +16,14 @@ import type { Queryable } from '../db/client.js';
 import { newId } from '../ids.js';
 import type { Keyring } from '../security/keys.js';
 import type { ServerDeps } from '../usecases/context.js';
+import { identityCacheFor, type CachedIdentity } from '../usecases/identity-cache.js';
+import { lockTenantIdentities, type IdentityLock } from '../usecases/identity-lock.js';
 import { writeOutbox, type DomainEvent } from '../usecases/outbox.js';
 import { applySegments, dropMergedMembers, segmentsTriggeredBy } from '../usecases/segments.js';
 import { applyRules, rulesTriggeredBy } from '../usecases/tag-rules.js';
 import { tenantConfig, type TenantConfig } from '../usecases/tenant-config.js';
+
+export { lockTenantIdentities, type IdentityLock };
 
 export const INBOX_PENDING = 0;
 export const INBOX_PROCESSED = 1;
@@ -279,29 +283,9 @@ export async function processTenantMessages(
   if (quarantinedInbox.length > 0) {
     await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, now.toISOString()]);
   }
-  await lockTenantIdentities(q, tenantId);
-  await applyMessages(deps, q, tenantId, config, prepared, now);
+  const lock = await lockTenantIdentities(q, tenantId);
+  await applyMessages(deps, q, tenantId, config, prepared, now, lock);
   return { processed: processedInbox.length, quarantined: quarantinedInbox.length };
-}
-
-/**
- * Identity resolution reads then writes the tenant's identity graph: one writer per tenant at a
- * time. Taken as late as possible, so that another batch's parsing and inbox work overlap it.
- *
- * The same statement steers the rest of the transaction to index probes: every statement of a
- * batch touches a few hundred known keys, but with one tenant `tenant_id = $1` matches every
- * row, and until the planner has fresh statistics (PGlite never analyzes by itself; PostgreSQL's
- * autoanalyze lags a fast-growing table by minutes) it took that for a small share and chose
- * hash joins, bitmap scans and even nested loops over a sequential scan of customers (the
- * profile UPDATE took 29 ms a batch that way). Transaction-local; tables without a usable index
- * are still scanned.
- */
-export async function lockTenantIdentities(q: Queryable, tenantId: string): Promise<void> {
-  await q.query(
-    `SELECT pg_advisory_xact_lock(hashtext($1)), set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true),
-            set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)`,
-    [`datong:identity:${tenantId}`],
-  );
 }
 
 /**
@@ -334,7 +318,15 @@ export const IDENTITY_GRAPH_SQL = `WITH o AS MATERIALIZED (
  * identities, merges, timeline, quarantine, rule tags, segments and outbox. The caller holds
  * the tenant's identity lock (`lockTenantIdentities`) in the same transaction.
  */
-export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: string, config: TenantConfig, prepared: PreparedMessages, now: Date): Promise<void> {
+export async function applyMessages(
+  deps: ServerDeps,
+  q: Queryable,
+  tenantId: string,
+  config: TenantConfig,
+  prepared: PreparedMessages,
+  now: Date,
+  lock: IdentityLock,
+): Promise<void> {
   const { keyring } = deps;
   const nowIso = now.toISOString();
   const rules = config.identityRules;
@@ -350,25 +342,43 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
   /** Each known customer's root before this batch (new customers: themselves), to write only what moved. */
   const originalRoot = new Map<string, string>();
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
-  if (allKeys.length > 0) {
-    // One statement, driven by the batch's keys (IDENTITY_GRAPH_SQL).
+  // What this process's cache knows exactly (usecases/identity-cache.ts); the database is asked
+  // only about the rest, in one statement driven by those keys (IDENTITY_GRAPH_SQL).
+  const cache = identityCacheFor(deps.db).open(tenantId, lock.prev, config.version);
+  const cached = cache.lookup(allKeys);
+  const identities: CachedIdentity[] = cached.identities;
+  for (const m of cached.members) {
+    graph.addMember(m.id, m.root, m.mergedInto);
+    originalRoot.set(m.id, m.root);
+    storedSeen.set(m.id, { fs: m.fs, ls: m.ls });
+  }
+  /** For the cache, after the writes: what this transaction read from the database or changed. */
+  const loaded: CachedIdentity[] = [];
+  const touched: string[] = [];
+  const seenNow = new Map<string, { fs: number; ls: number }>();
+  if (cached.missing.length > 0) {
     const r = await q.query<{ owners: [string, IdentityRef['type'], string][]; members: [string, string, string | null, number, number][]; limited: [string, IdentityRef['type'], string][] }>(
       IDENTITY_GRAPH_SQL,
-      [tenantId, allKeys, Object.keys(rules.rules.limits)],
+      [tenantId, cached.missing, Object.keys(rules.rules.limits)],
     );
     const graphRows = r.rows[0] ?? { owners: [], members: [], limited: [] };
     for (const [id, root, mergedInto, fs, ls] of graphRows.members) {
       graph.addMember(id, root, mergedInto);
       originalRoot.set(id, root);
       storedSeen.set(id, { fs: Number(fs), ls: Number(ls) });
+      seenNow.set(id, { fs: Number(fs), ls: Number(ls) });
+      touched.push(id);
     }
-    for (const [key, type, customer] of graphRows.owners) graph.addIdentity({ type, key }, customer);
-    const batchKeys = new Set(allKeys);
-    for (const [key, type, customer] of graphRows.limited) if (!batchKeys.has(key)) graph.addIdentity({ type, key }, customer);
+    for (const [key, type, memberId] of graphRows.owners) loaded.push({ key, type, memberId });
+    for (const [key, type, memberId] of graphRows.limited) loaded.push({ key, type, memberId });
+    identities.push(...loaded);
   }
+  // Identities after every member: an identity of a limited type counts against its member's root.
+  for (const i of identities) graph.addIdentity({ type: i.type, key: i.key }, i.memberId);
 
   const newCustomers: { id: string; at: string }[] = [];
   const newIdentities: Record<string, unknown>[] = [];
+  const linkedIdentities: CachedIdentity[] = [];
   const merges: { id: string; from: string; into: string; type: string; index: string; source_id: string; message_id: string }[] = [];
   const events: Record<string, unknown>[] = [];
   const traitOps: { member: string; traits: Record<string, unknown> }[] = [];
@@ -402,6 +412,7 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
     for (const ref of res.linked) {
       const id = p.plain.get(ref.key);
       if (!id) continue;
+      linkedIdentities.push({ key: ref.key, type: ref.type, memberId: res.customerId });
       const pii = PII_TYPES.has(id.type);
       newIdentities.push({
         value_index: ref.key,
@@ -666,6 +677,27 @@ export async function applyMessages(deps: ServerDeps, q: Queryable, tenantId: st
     if (segs.length > 0) await applySegments(q, tenantId, segs, [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))], now);
   }
   await writeOutbox(q, tenantId, outbox, now);
+
+  // The graph as this transaction leaves it, for this process's next batch, with first/last seen
+  // as now stored (a merged root's absorbed times are left out: its stored value is only earlier
+  // or later than the one kept, which at worst costs a profile update that was not needed).
+  for (const c of newCustomers) {
+    const u = updates.get(c.id);
+    seenNow.set(c.id, { fs: Date.parse(u?.fs ?? c.at), ls: Date.parse(u?.ls ?? c.at) });
+    touched.push(c.id);
+  }
+  for (const u of rowUpdates) {
+    const st = storedSeen.get(u.id);
+    const fs = u.fs === null ? st?.fs : Math.min(st?.fs ?? Infinity, Date.parse(u.fs));
+    const ls = u.ls === null ? st?.ls : Math.max(st?.ls ?? -Infinity, Date.parse(u.ls));
+    if (fs !== undefined && ls !== undefined) seenNow.set(u.id, { fs, ls });
+  }
+  for (const m of merges) touched.push(m.into);
+  for (const i of linkedIdentities) {
+    loaded.push(i);
+    if (graph.isLimited(i.type)) touched.push(i.memberId);
+  }
+  cache.store(lock.token, { graph, touched, identities: loaded, seen: seenNow, asked: cached.missing });
 }
 
 export async function insertQuarantine(q: Queryable, tenantId: string, rows: readonly QuarantineRow[], nowIso: string): Promise<void> {

@@ -232,9 +232,9 @@ export class InlineIngest {
       );
       const fresh = new Set(stored.rows.map((r) => messageKey(r.source_id, r.message_id)));
       if (fresh.size === 0) return { fresh, processed: 0, quarantined: 0, receivedAt: [] };
-      await lockTenantIdentities(q, tenantId);
+      const lock = await lockTenantIdentities(q, tenantId);
       const kept = keepMessages(prepared, fresh);
-      await applyMessages(deps, q, tenantId, config, kept, now);
+      await applyMessages(deps, q, tenantId, config, kept, now, lock);
       const receivedAt = incoming.filter((m) => fresh.has(messageKey(m.sourceId, m.messageId))).map((m) => m.receivedAt);
       return { fresh, processed: kept.pending.length, quarantined: kept.rejected.length, receivedAt };
     });

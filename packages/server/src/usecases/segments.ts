@@ -1,5 +1,6 @@
 import { DatongError, evaluateCondition, tagTrigger, TRAIT_TRIGGER, walkLeaves, type LeafCondition, type LeafValue, type RuleCondition } from '@datong/core';
 import type { Queryable } from '../db/client.js';
+import { lockTenantIdentities } from './identity-lock.js';
 import type { ServerDeps } from './context.js';
 import { leafValues, matchCondition } from './tag-rules.js';
 
@@ -131,7 +132,7 @@ export interface RecomputeOutcome {
  */
 export async function recomputeSegment(deps: ServerDeps, tenantId: string, segmentId: string): Promise<RecomputeOutcome> {
   return deps.db.tx(async (q) => {
-    await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`datong:identity:${tenantId}`]);
+    await lockTenantIdentities(q, tenantId);
     const r = await q.query<SegmentRow>('SELECT id, condition, triggers, time_dependent FROM segments WHERE tenant_id = $1 AND id = $2', [tenantId, segmentId]);
     const row = r.rows[0];
     if (!row) throw new DatongError('SEGMENT_NOT_FOUND', `No segment ${segmentId}`);

@@ -1,5 +1,6 @@
 import { DatongError } from '@datong/core';
 import type { Queryable } from '../db/client.js';
+import { lockTenantIdentities } from './identity-lock.js';
 import { subscribedTypes, writeOutbox, type DomainEvent } from './outbox.js';
 import { rootOf } from './customers.js';
 import { refreshSegments } from './segments.js';
@@ -51,7 +52,7 @@ export async function unmerge(
   actor: string,
   now: Date,
 ): Promise<UnmergeOutcome> {
-  await q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`datong:identity:${tenantId}`]);
+  await lockTenantIdentities(q, tenantId);
   const rootId = await rootOf(q, tenantId, customerId);
   const active = await q.query<{ id: string; from_customer_id: string; into_customer_id: string }>(
     `SELECT m.id, m.from_customer_id, m.into_customer_id FROM customer_merges m
