@@ -8,6 +8,8 @@
 //                              (total_spend over ~400 roots) and identity probe (~900 keys)
 //   DIAG_PROFILE=/tmp/p        CPU profile of the server child per run (/tmp/p-<run>.cpuprofile)
 //   DIAG_PGSS=1                (postgres) server-side time per statement from pg_stat_statements
+//   DIAG_NODE_FLAGS='…'        Node flags of the server child instead of SERVER_NODE_FLAGS ('' for none)
+//   DIAG_CLIENTS=20            concurrent clients sending batches
 //   DATONG_*                   passed to the server, e.g. DATONG_INBOX_BATCH_SIZE=2000
 // Example: DIAG_DB=pglite DIAG_ANALYZE_BEFORE=1 node bench/diagnose.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +35,7 @@ async function main() {
   const pgUrl = db === 'postgres' ? startPostgres() : null;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `datong-diag-${db}-`));
   const env = { ...(await serverEnv(db, pgUrl, dataDir)), BENCH_SQL_TIMING: '1', BENCH_SERVER_ENTRY: serverEntry };
-  const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), env, (process.env.DIAG_NODE_FLAGS ?? '').split(' ').filter(Boolean));
+  const server = await startChild(`datong-${db}`, path.join(root, 'bench/server-process.mjs'), env, process.env.DIAG_NODE_FLAGS === undefined ? undefined : process.env.DIAG_NODE_FLAGS.split(' ').filter(Boolean));
   try {
     await createTagRule(server);
     if (pgss) await server.rpc('sql', { text: 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' });

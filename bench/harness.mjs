@@ -42,8 +42,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-/** Forks `file` with an IPC channel, waits for its first JSON line on stdout. */
-export async function startChild(name, file, childEnv, execArgv = []) {
+/**
+ * Node flags of a Datong server, as `npm start` and the `datong` bin give them (scripts/start.mjs,
+ * packages/cli/bin/datong.js; docs/decisions.md): a larger young generation.
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/** Forks `file` with an IPC channel, waits for its first JSON line on stdout. Datong servers get SERVER_NODE_FLAGS. */
+export async function startChild(name, file, childEnv, execArgv = file.endsWith('server-process.mjs') ? SERVER_NODE_FLAGS : []) {
   const proc = fork(file, [], { env: childEnv, execArgv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], cwd: root });
   let stderr = '';
   proc.stderr.on('data', (d) => {

@@ -305,6 +305,7 @@ function instrument(handle) {
   handle.tx = (fn) => {
     const t = performance.now();
     let inTx = 0;
+    let locked = null;
     return tx
       .call(handle, (q) =>
         fn({
@@ -317,6 +318,7 @@ function instrument(handle) {
               const d = performance.now() - t1;
               inTx += d;
               record('[tx]', sql, d);
+              if (locked === null && sql.startsWith('INSERT INTO identity_locks')) locked = performance.now();
             }
           },
         }),
@@ -325,6 +327,8 @@ function instrument(handle) {
         const total = performance.now() - t;
         record('[tx] (whole transaction, incl. BEGIN/COMMIT and JS)', '', total);
         record('[tx] (JS + BEGIN/COMMIT between statements)', '', total - inTx);
+        // The serial part: from holding the tenant's identity lock to the end of COMMIT.
+        if (locked !== null) record('[tx] (tenant identity lock held, until COMMIT done)', '', performance.now() - locked);
       });
   };
 }

@@ -37,5 +37,8 @@ if (stale) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const args = process.argv.slice(2);
-const r = spawnSync(process.execPath, [entry, ...(args.length > 0 ? args : ['serve'])], { cwd: root, stdio: 'inherit' });
+// A larger young generation: fewer collections and shorter pauses with ingest's short-lived
+// objects (docs/decisions.md). The `datong` bin's first line gives the same flag.
+const nodeFlags = ['--max-semi-space-size=64'];
+const r = spawnSync(process.execPath, [...nodeFlags, entry, ...(args.length > 0 ? args : ['serve'])], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);
