@@ -314,6 +314,70 @@ export const IDENTITY_GRAPH_SQL = `WITH o AS MATERIALIZED (
               (SELECT coalesce(json_agg(json_build_array(value_index, type, customer_id)), '[]') FROM l) AS limited`;
 
 /**
+ * Everything a batch adds or rewrites, in one statement (data-modifying CTEs, each on rows no
+ * other touches): new customers with their final values ($3), identities ($4), profile updates of
+ * existing customers ($5, $6: their ids), timeline events ($7), identity conflicts ($8) and
+ * quarantined values ($9). Every UPDATE … FROM also names its rows in an index condition
+ * (`id = ANY(…)`): the join alone let a planner without statistics loop over the whole tenant.
+ */
+export const WRITE_BATCH_SQL = `WITH nc AS (
+    INSERT INTO customers (tenant_id, id, root_id, own_traits, traits, first_seen_at, last_seen_at, created_at, updated_at)
+    SELECT $1, x.id, x.id, x.own, x.tr, x.fs, x.ls, $2, $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)),
+  ni AS (
+    INSERT INTO customer_identities (tenant_id, value_index, customer_id, type, collection, value, value_enc, source_id, message_id, created_at)
+    SELECT $1, x.value_index, x.customer_id, x.type, x.collection, x.value, x.value_enc, x.source_id, x.message_id, $2
+    FROM jsonb_to_recordset($4::jsonb) AS x(value_index text, customer_id text, type text, collection text, value text, value_enc text, source_id text, message_id text)
+    ON CONFLICT (tenant_id, value_index) DO NOTHING),
+  up AS (
+    UPDATE customers c SET own_traits = c.own_traits || u.own, traits = c.traits || u.tr,
+           first_seen_at = LEAST(c.first_seen_at, coalesce(u.fs, c.first_seen_at)),
+           last_seen_at = GREATEST(c.last_seen_at, coalesce(u.ls, c.last_seen_at)),
+           updated_at = CASE WHEN u.own <> '{}'::jsonb OR u.tr <> '{}'::jsonb THEN $2::timestamptz ELSE c.updated_at END
+    FROM jsonb_to_recordset($5::jsonb) AS u(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)
+    WHERE c.tenant_id = $1 AND c.id = ANY($6::text[]) AND c.id = u.id),
+  ev AS (
+    INSERT INTO events (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency)
+    SELECT $1, x.id, x.customer_id, x.source_id, x.message_id, x.type, x.event, x.occurred_at, x.received_at, x.channel, x.properties, x.context, x.amount_minor, x.currency
+    FROM jsonb_to_recordset($7::jsonb) AS x(id text, customer_id text, source_id text, message_id text, type text, event text,
+         occurred_at timestamptz, received_at timestamptz, channel text, properties jsonb, context jsonb, amount_minor bigint, currency text)),
+  cf AS (
+    INSERT INTO identity_conflicts (tenant_id, customer_id, identifier_type, identifier_index, reason, source_id, message_id, created_at)
+    SELECT $1, x.customer_id, x.identifier_type, x.identifier_index, x.reason, x.source_id, x.message_id, $2
+    FROM jsonb_to_recordset($8::jsonb) AS x(customer_id text, identifier_type text, identifier_index text, reason text, source_id text, message_id text)),
+  qu AS (
+    INSERT INTO quarantine (tenant_id, id, kind, source_id, message_id, field, reason, payload_enc, created_at)
+    SELECT $1, x.id, x.kind, x.source_id, x.message_id, x.field, x.reason, x.payload_enc, $2
+    FROM jsonb_to_recordset($9::jsonb) AS x(id text, kind text, source_id text, message_id text, field text, reason text, payload_enc text))
+  SELECT 1`;
+
+/**
+ * A batch's merges, in one statement, after WRITE_BATCH_SQL: final roots ($4) absorb the traits
+ * and seen times of the roots merged into them ($3: {id, root}; the root's own traits win), every
+ * customer whose root changed gets its final root and, if it was merged itself, its merge edge
+ * ($5: {id, root, into}; $6: their ids), and the merge history rows ($7). The final roots never
+ * move, so the two UPDATEs touch different rows.
+ */
+export const MERGE_BATCH_SQL = `WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(id text, root text)),
+  f AS (SELECT x.root, f.first_seen_at, f.last_seen_at, f.traits FROM x
+        CROSS JOIN LATERAL (SELECT first_seen_at, last_seen_at, traits FROM customers WHERE tenant_id = $1 AND id = x.id OFFSET 0) f),
+  agg AS (SELECT root, min(first_seen_at) AS fs, max(last_seen_at) AS ls FROM f GROUP BY root),
+  tr AS (SELECT f.root, jsonb_object_agg(e.key, e.value) AS traits FROM f CROSS JOIN LATERAL jsonb_each(f.traits) e GROUP BY f.root),
+  ab AS (
+    UPDATE customers i SET traits = coalesce(tr.traits, '{}'::jsonb) || i.traits, first_seen_at = LEAST(i.first_seen_at, agg.fs),
+           last_seen_at = GREATEST(i.last_seen_at, agg.ls), updated_at = $2
+    FROM agg LEFT JOIN tr ON tr.root = agg.root WHERE i.tenant_id = $1 AND i.id = ANY($4::text[]) AND i.id = agg.root),
+  mv AS (
+    UPDATE customers c SET root_id = y.root, merged_into = coalesce(y.into, c.merged_into),
+           merged_at = CASE WHEN y.into IS NULL THEN c.merged_at ELSE $2::timestamptz END, updated_at = $2
+    FROM jsonb_to_recordset($5::jsonb) AS y(id text, root text, "into" text)
+    WHERE c.tenant_id = $1 AND c.id = ANY($6::text[]) AND c.id = y.id),
+  mg AS (
+    INSERT INTO customer_merges (tenant_id, id, from_customer_id, into_customer_id, identifier_type, identifier_index, rule, source_id, message_id, created_at)
+    SELECT $1, x.id, x.from, x.into, x.type, x.index, 'shared_identifier', x.source_id, x.message_id, $2
+    FROM jsonb_to_recordset($7::jsonb) AS x(id text, "from" text, "into" text, type text, index text, source_id text, message_id text))
+  SELECT 1`;
+
+/**
  * Resolves prepared messages to customers and writes everything they change: customers,
  * identities, merges, timeline, quarantine, rule tags, segments and outbox. The caller holds
  * the tenant's identity lock (`lockTenantIdentities`) in the same transaction.
@@ -545,96 +609,45 @@ export async function applyMessages(
     return (u.fs !== null && Date.parse(u.fs) < stored.fs) || (u.ls !== null && Date.parse(u.ls) > stored.ls + LAST_SEEN_GRANULARITY_MS);
   });
 
-  // Persist, in dependency order: new customers, merges (which move roots), identities, traits, events.
-  if (newCustomers.length > 0) {
-    const rows = newCustomers.map((c) => {
-      const u = updates.get(c.id);
-      return { id: c.id, fs: u?.fs ?? c.at, ls: u?.ls ?? c.at, own: u?.own ?? {}, tr: u?.tr ?? {} };
-    });
-    await q.query(
-      `INSERT INTO customers (tenant_id, id, root_id, own_traits, traits, first_seen_at, last_seen_at, created_at, updated_at)
-       SELECT $1, x.id, x.id, x.own, x.tr, x.fs, x.ls, $2, $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)`,
-      [tenantId, nowIso, JSON.stringify(rows)],
-    );
-  }
+  // Persist in two statements (every round trip under the tenant's lock waits for this process's
+  // busy main thread too): first every row this batch adds or rewrites, then the merges, which
+  // need the new customers to exist and absorb the merged profiles beneath this batch's traits.
+  const customerRows = newCustomers.map((c) => {
+    const u = updates.get(c.id);
+    return { id: c.id, fs: u?.fs ?? c.at, ls: u?.ls ?? c.at, own: u?.own ?? {}, tr: u?.tr ?? {} };
+  });
+  await q.query(WRITE_BATCH_SQL, [
+    tenantId,
+    nowIso,
+    JSON.stringify(customerRows),
+    JSON.stringify(newIdentities),
+    JSON.stringify(rowUpdates),
+    rowUpdates.map((u) => u.id),
+    JSON.stringify(events),
+    JSON.stringify(conflicts),
+    JSON.stringify(quarantine),
+  ]);
   if (merges.length > 0) {
-    // Set-based, whatever the number of merges: (1) each final root absorbs the profiles and
-    // seen times of the roots merged into it (its own traits win), (2) every customer whose
-    // root changed gets its final root, (3) merge edges, (4) history rows.
+    // Each final root absorbs the profiles and seen times of the roots merged into it (its own
+    // traits win); every customer whose root changed gets its final root (and the merged roots
+    // their merge edge); history rows.
     const absorbed = merges.map((m) => ({ id: m.from, root: graph.rootOf(m.from) }));
-    // Every UPDATE … FROM below also names its rows in an index condition (`id = ANY(…)`): the
-    // join alone let a planner without statistics loop over the whole tenant for each row.
-    await q.query(
-      `WITH x AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(id text, root text)),
-       f AS (SELECT x.root, f.first_seen_at, f.last_seen_at, f.traits FROM x
-             CROSS JOIN LATERAL (SELECT first_seen_at, last_seen_at, traits FROM customers WHERE tenant_id = $1 AND id = x.id OFFSET 0) f),
-       agg AS (SELECT root, min(first_seen_at) AS fs, max(last_seen_at) AS ls FROM f GROUP BY root),
-       tr AS (SELECT f.root, jsonb_object_agg(e.key, e.value) AS traits FROM f CROSS JOIN LATERAL jsonb_each(f.traits) e GROUP BY f.root)
-       UPDATE customers i SET traits = coalesce(tr.traits, '{}'::jsonb) || i.traits, first_seen_at = LEAST(i.first_seen_at, agg.fs),
-              last_seen_at = GREATEST(i.last_seen_at, agg.ls), updated_at = $2
-       FROM agg LEFT JOIN tr ON tr.root = agg.root WHERE i.tenant_id = $1 AND i.id = ANY($4::text[]) AND i.id = agg.root`,
-      [tenantId, nowIso, JSON.stringify(absorbed), [...new Set(absorbed.map((a) => a.root))]],
-    );
-    const moved: { id: string; root: string }[] = [];
+    const mergedInto = new Map(merges.map((m) => [m.from, m.into]));
+    const moved: { id: string; root: string; into: string | null }[] = [];
     for (const [id, before] of originalRoot) {
       const after = graph.rootOf(id);
-      if (after !== before) moved.push({ id, root: after });
+      if (after !== before) moved.push({ id, root: after, into: mergedInto.get(id) ?? null });
     }
-    await q.query(
-      `UPDATE customers c SET root_id = x.root, updated_at = $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, root text)
-       WHERE c.tenant_id = $1 AND c.id = ANY($4::text[]) AND c.id = x.id`,
-      [tenantId, nowIso, JSON.stringify(moved), moved.map((m) => m.id)],
-    );
-    await q.query(
-      `UPDATE customers c SET merged_into = x.into, merged_at = $2 FROM jsonb_to_recordset($3::jsonb) AS x(id text, "into" text)
-       WHERE c.tenant_id = $1 AND c.id = ANY($4::text[]) AND c.id = x.id`,
-      [tenantId, nowIso, JSON.stringify(merges.map((m) => ({ id: m.from, into: m.into }))), merges.map((m) => m.from)],
-    );
-    await q.query(
-      `INSERT INTO customer_merges (tenant_id, id, from_customer_id, into_customer_id, identifier_type, identifier_index, rule, source_id, message_id, created_at)
-       SELECT $1, x.id, x.from, x.into, x.type, x.index, 'shared_identifier', x.source_id, x.message_id, $2
-       FROM jsonb_to_recordset($3::jsonb) AS x(id text, "from" text, "into" text, type text, index text, source_id text, message_id text)`,
-      [tenantId, nowIso, JSON.stringify(merges)],
-    );
+    await q.query(MERGE_BATCH_SQL, [
+      tenantId,
+      nowIso,
+      JSON.stringify(absorbed),
+      [...new Set(absorbed.map((a) => a.root))],
+      JSON.stringify(moved),
+      moved.map((m) => m.id),
+      JSON.stringify(merges),
+    ]);
   }
-  if (newIdentities.length > 0) {
-    await q.query(
-      `INSERT INTO customer_identities (tenant_id, value_index, customer_id, type, collection, value, value_enc, source_id, message_id, created_at)
-       SELECT $1, x.value_index, x.customer_id, x.type, x.collection, x.value, x.value_enc, x.source_id, x.message_id, $2
-       FROM jsonb_to_recordset($3::jsonb) AS x(value_index text, customer_id text, type text, collection text, value text, value_enc text, source_id text, message_id text)
-       ON CONFLICT (tenant_id, value_index) DO NOTHING`,
-      [tenantId, nowIso, JSON.stringify(newIdentities)],
-    );
-  }
-  if (rowUpdates.length > 0) {
-    await q.query(
-      `UPDATE customers c SET own_traits = c.own_traits || u.own, traits = c.traits || u.tr,
-              first_seen_at = LEAST(c.first_seen_at, coalesce(u.fs, c.first_seen_at)),
-              last_seen_at = GREATEST(c.last_seen_at, coalesce(u.ls, c.last_seen_at)),
-              updated_at = CASE WHEN u.own <> '{}'::jsonb OR u.tr <> '{}'::jsonb THEN $2::timestamptz ELSE c.updated_at END
-       FROM jsonb_to_recordset($3::jsonb) AS u(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)
-       WHERE c.tenant_id = $1 AND c.id = ANY($4::text[]) AND c.id = u.id`,
-      [tenantId, nowIso, JSON.stringify(rowUpdates), rowUpdates.map((u) => u.id)],
-    );
-  }
-  if (events.length > 0) {
-    await q.query(
-      `INSERT INTO events (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency)
-       SELECT $1, x.id, x.customer_id, x.source_id, x.message_id, x.type, x.event, x.occurred_at, x.received_at, x.channel, x.properties, x.context, x.amount_minor, x.currency
-       FROM jsonb_to_recordset($2::jsonb) AS x(id text, customer_id text, source_id text, message_id text, type text, event text,
-            occurred_at timestamptz, received_at timestamptz, channel text, properties jsonb, context jsonb, amount_minor bigint, currency text)`,
-      [tenantId, JSON.stringify(events)],
-    );
-  }
-  if (conflicts.length > 0) {
-    await q.query(
-      `INSERT INTO identity_conflicts (tenant_id, customer_id, identifier_type, identifier_index, reason, source_id, message_id, created_at)
-       SELECT $1, x.customer_id, x.identifier_type, x.identifier_index, x.reason, x.source_id, x.message_id, $2
-       FROM jsonb_to_recordset($3::jsonb) AS x(customer_id text, identifier_type text, identifier_index text, reason text, source_id text, message_id text)`,
-      [tenantId, nowIso, JSON.stringify(conflicts)],
-    );
-  }
-  if (quarantine.length > 0) await insertQuarantine(q, tenantId, quarantine, nowIso);
   // Lifecycle domain events, against the final roots of this batch.
   for (const id of createdRoots) {
     if (graph.rootOf(id) === id && wanted.has('customer.created')) outbox.push({ type: 'customer.created', payload: { customerId: id } });
@@ -698,15 +711,6 @@ export async function applyMessages(
     if (graph.isLimited(i.type)) touched.push(i.memberId);
   }
   cache.store(lock.token, { graph, touched, identities: loaded, seen: seenNow, asked: cached.missing });
-}
-
-export async function insertQuarantine(q: Queryable, tenantId: string, rows: readonly QuarantineRow[], nowIso: string): Promise<void> {
-  await q.query(
-    `INSERT INTO quarantine (tenant_id, id, kind, source_id, message_id, field, reason, payload_enc, created_at)
-     SELECT $1, x.id, x.kind, x.source_id, x.message_id, x.field, x.reason, x.payload_enc, $2
-     FROM jsonb_to_recordset($3::jsonb) AS x(id text, kind text, source_id text, message_id text, field text, reason text, payload_enc text)`,
-    [tenantId, nowIso, JSON.stringify(rows)],
-  );
 }
 
 export type { Keyring };
