@@ -408,7 +408,7 @@ export async function applyMessages(
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
   // What this process's cache knows exactly (usecases/identity-cache.ts); the database is asked
   // only about the rest, in one statement driven by those keys (IDENTITY_GRAPH_SQL).
-  const cache = identityCacheFor(deps.db).open(tenantId, lock.prev, config.version);
+  const cache = identityCacheFor(deps.db, deps.config.queue.identityCacheCustomers).open(tenantId, lock.prev, config.version);
   const cached = cache.lookup(allKeys);
   const identities: CachedIdentity[] = cached.identities;
   for (const m of cached.members) {

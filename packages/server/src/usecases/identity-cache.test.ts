@@ -5,7 +5,7 @@ import type { Db } from '../db/client.js';
 import { createSource } from '../routes/v1/admin.routes.js';
 import { createHarness, type Harness } from '../test-support/harness.js';
 import type { ServerDeps } from './context.js';
-import { IdentityCache } from './identity-cache.js';
+import { IdentityCache, identityCacheLimits } from './identity-cache.js';
 import { ingestAndProcess } from './ingest.js';
 import { unmerge } from './unmerge.js';
 
@@ -59,10 +59,14 @@ describe('identity cache (unit)', () => {
     expect(new IdentityCache().open('t2', 'T1', 1).lookup(['k-user']).missing).toEqual(['k-user']);
   });
 
-  it('refills from the database when full', () => {
-    const cache = new IdentityCache({ members: 0, owners: 0, absent: 0, tenants: 4 });
-    stored(cache, null, 'T1');
-    expect(cache.open('t1', 'T1', 1).lookup(['k-user', 'k-absent']).missing).toEqual(['k-user', 'k-absent']);
+  it('refills from the database when full, and is off with room for no customer', () => {
+    // Two identities do not fit in room for one: those entries are dropped, the rest stays.
+    const small = new IdentityCache({ members: 1, owners: 1, absent: 1, tenants: 4 });
+    stored(small, null, 'T1');
+    expect(small.open('t1', 'T1', 1).lookup(['k-user', 'k-absent']).missing).toEqual(['k-user']);
+    const off = new IdentityCache(identityCacheLimits(0));
+    stored(off, null, 'T1');
+    expect(off.open('t1', 'T1', 1).lookup(['k-user', 'k-absent']).missing).toEqual(['k-user', 'k-absent']);
   });
 });
 

@@ -44,8 +44,13 @@ export interface IdentityCacheLimits {
   readonly tenants: number;
 }
 
-/** About 60 MB at most for one tenant (measured sizes: ~250 bytes a customer with its root, ~150 an identity). */
-export const DEFAULT_IDENTITY_CACHE_LIMITS: IdentityCacheLimits = { members: 150_000, owners: 150_000, absent: 50_000, tenants: 64 };
+/**
+ * Limits for `customers` customers a tenant: identities twice as many, absent keys as many. A customer with two
+ * identities takes about 1.1 KB (measured with 100,000), so 50,000 take ~60 MB, and at most 4 tenants are kept.
+ */
+export function identityCacheLimits(customers: number): IdentityCacheLimits {
+  return { members: customers, owners: 2 * customers, absent: customers, tenants: 4 };
+}
 
 /** Found in the cache for a batch's keys; `missing`: the keys the database must be asked about. */
 export interface CacheLookup {
@@ -91,7 +96,7 @@ export class IdentityCache {
   readonly #limits: IdentityCacheLimits;
   readonly #tenants = new Map<string, TenantCache>();
 
-  constructor(limits: IdentityCacheLimits = DEFAULT_IDENTITY_CACHE_LIMITS) {
+  constructor(limits: IdentityCacheLimits = identityCacheLimits(50_000)) {
     this.#limits = limits;
   }
 
@@ -124,6 +129,7 @@ export class IdentityCacheView {
   /** What the cache knows about these keys: owners, their roots' members and limited identities; the rest is missing. */
   lookup(keys: readonly string[]): CacheLookup {
     const t = this.#t;
+    if (this.#limits.members === 0) return { members: [], identities: [], missing: [...keys] };
     const out: CacheLookup = { members: [], identities: [], missing: [] };
     const roots = new Set<string>();
     for (const key of keys) {
@@ -154,6 +160,7 @@ export class IdentityCacheView {
    */
   store(token: string, c: GraphChanges): void {
     const t = this.#t;
+    if (this.#limits.members === 0) return;
     try {
       const { graph } = c;
       // Roots rebuilt whole from the graph (which holds every member and limited identity of each).
@@ -217,10 +224,10 @@ export class IdentityCacheView {
 
 const caches = new WeakMap<object, IdentityCache>();
 
-/** The identity cache of a database handle (tests run several in one process). */
-export function identityCacheFor(db: object): IdentityCache {
+/** The identity cache of a database handle (tests run several in one process), holding up to `customers` customers a tenant. */
+export function identityCacheFor(db: object, customers: number): IdentityCache {
   let c = caches.get(db);
-  if (!c) caches.set(db, (c = new IdentityCache()));
+  if (!c) caches.set(db, (c = new IdentityCache(identityCacheLimits(customers))));
   return c;
 }
 
