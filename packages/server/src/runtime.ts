@@ -149,11 +149,8 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
   }
   const inline = config.queue.inline
     ? new InlineIngest(deps, {
-        // On PostgreSQL a second transaction prepares its batch while the first holds the tenant's
-        // lock. The embedded database runs one at a time, and twice the messages a transaction
-        // spread its fixed costs: 3,608 / 3,564 / 4,154 → 3,917 / 3,873 / 4,322 events/s
-        // (bench/diagnose.mjs); on PostgreSQL larger groups only left clients idle.
-        maxBatch: db.kind === 'postgres' ? config.queue.batchSize : 2 * config.queue.batchSize,
+        maxBatch: config.queue.batchSize,
+        // On PostgreSQL a second transaction prepares its batch while the first holds the tenant's lock.
         concurrency: db.kind === 'postgres' ? 2 : 1,
         onProcessed: (processed, quarantined, receivedAt) => {
           runner?.noteProcessed(processed + quarantined);

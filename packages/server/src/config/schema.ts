@@ -52,7 +52,7 @@ export const SETTINGS = {
         'Process Segment messages in the request that accepts them (messages of concurrent requests share one transaction), so the answer means resolved and on the timeline. false: only store them and leave them to the inbox workers.',
       example: 'DATONG_INGEST_INLINE=false',
     },
-    batchSize: { env: 'DATONG_INBOX_BATCH_SIZE', kind: 'int', default: 500, min: 1, max: 5000, description: 'Inbox messages a worker claims per transaction; inline ingest groups up to this many messages of concurrent requests per transaction on PostgreSQL, twice as many on the embedded database.', example: 'DATONG_INBOX_BATCH_SIZE=1000' },
+    batchSize: { env: 'DATONG_INBOX_BATCH_SIZE', kind: 'int', default: 500, min: 1, max: 5000, description: 'Inbox messages a worker claims per transaction.', example: 'DATONG_INBOX_BATCH_SIZE=1000' },
     pollMs: { env: 'DATONG_POLL_MS', kind: 'int', default: 100, min: 5, max: 60000, description: 'How often idle workers look for new work, in ms.', example: 'DATONG_POLL_MS=250' },
     inboxRetentionDays: {
       env: 'DATONG_INBOX_RETENTION_DAYS',
