@@ -23,8 +23,6 @@ import { applySegments, dropMergedMembers, segmentsTriggeredBy } from '../usecas
 import { applyRules, rulesTriggeredBy } from '../usecases/tag-rules.js';
 import { tenantConfig, type TenantConfig } from '../usecases/tenant-config.js';
 
-export { lockTenantIdentities, type IdentityLock };
-
 export const INBOX_PENDING = 0;
 export const INBOX_PROCESSED = 1;
 export const INBOX_QUARANTINED = 2;

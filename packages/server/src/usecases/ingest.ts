@@ -3,7 +3,6 @@ import type { Queryable } from '../db/client.js';
 import {
   applyMessages,
   keepMessages,
-  lockTenantIdentities,
   messageKey,
   prepareMessages,
   processTenantMessages,
@@ -11,6 +10,7 @@ import {
   type InboxRow,
 } from '../jobs/process-inbox.js';
 import type { Keyring } from '../security/keys.js';
+import { lockTenantIdentities } from './identity-lock.js';
 import type { ServerDeps } from './context.js';
 import { GroupCommit } from './group-commit.js';
 import { tenantConfig } from './tenant-config.js';
