@@ -63,6 +63,7 @@ async function main() {
       if (pgss) await printPgss(server, events);
       const inboxTx = stats.find((x) => x.sql.includes('FROM inbox WHERE status = 0'));
       log(`run ${r}: ${num(events / secs)} ev/s processed; ${num((blocks1 - blocks0) / events, 1)} buffer accesses per event; ${inboxTx?.calls ?? '?'} inbox claims; cpu server ${cpu.serverPct}% postgres ${cpu.postgresPct}%`);
+      console.log(`  inline transactions so far: ${JSON.stringify(await server.rpc('speculation'))}`);
       const loop = stats.find((x) => x.sql.startsWith('event-loop delay'));
       if (loop) console.log(`  ${loop.sql}`);
       for (const x of stats.filter((x) => x !== loop).slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);

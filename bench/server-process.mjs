@@ -63,6 +63,11 @@ const commands = {
     const c = await counters();
     return { done: c.processed + c.quarantined, ...c, now: Date.now() };
   },
+  /** Inline ingest transactions by how identity resolution ran (speculated / redone / locked), since start. */
+  async speculation() {
+    const m = await metrics.ingestSpeculation.get();
+    return Object.fromEntries(m.values.map((v) => [v.labels.outcome, v.value]));
+  },
   /** What the database holds for one run's source: the "fully processed" check and the timings. */
   async runStats({ sourceId, schedule }) {
     // With a schedule (the paced run), also the latency from when a batch was due to be sent

@@ -159,6 +159,7 @@ export async function startDatong(opts: StartOptions): Promise<Datong> {
           const done = Date.now();
           for (const t of receivedAt) metrics.processingLag.observe((done - t.getTime()) / 1000);
         },
+        onSpeculation: (outcome) => metrics.ingestSpeculation.inc({ outcome }),
       })
     : undefined;
   const app = await buildApp({ ...deps, metrics, commerce, ...(inline ? { inline } : {}) });

@@ -16,7 +16,7 @@ import type { Queryable } from '../db/client.js';
 import { newId } from '../ids.js';
 import type { Keyring } from '../security/keys.js';
 import type { ServerDeps } from '../usecases/context.js';
-import { identityCacheFor, type CachedIdentity } from '../usecases/identity-cache.js';
+import { identityCacheFor, nextLockToken, type CachedIdentity, type GraphChanges, type IdentityCacheView } from '../usecases/identity-cache.js';
 import { lockTenantIdentities, type IdentityLock } from '../usecases/identity-lock.js';
 import { writeOutbox, type DomainEvent } from '../usecases/outbox.js';
 import { applySegments, dropMergedMembers, segmentsTriggeredBy } from '../usecases/segments.js';
@@ -375,6 +375,30 @@ export const MERGE_BATCH_SQL = `WITH x AS (SELECT * FROM jsonb_to_recordset($3::
     FROM jsonb_to_recordset($7::jsonb) AS x(id text, "from" text, "into" text, type text, index text, source_id text, message_id text))
   SELECT 1`;
 
+/** A batch resolved against the identity graph: every row it writes, and what the cache keeps of it. */
+interface BatchPlan {
+  readonly graph: IdentityGraph;
+  readonly customerRows: { id: string; fs: string; ls: string; own: Record<string, unknown>; tr: Record<string, unknown> }[];
+  readonly newIdentities: Record<string, unknown>[];
+  readonly rowUpdates: { id: string; own: Record<string, unknown>; tr: Record<string, unknown>; fs: string | null; ls: string | null }[];
+  readonly events: Record<string, unknown>[];
+  readonly conflicts: ConflictRow[];
+  readonly quarantine: QuarantineRow[];
+  readonly merges: { id: string; from: string; into: string; type: string; index: string; source_id: string; message_id: string }[];
+  readonly originalRoot: ReadonlyMap<string, string>;
+  /** Domain events decided by resolution alone (rule tags add theirs later). */
+  readonly outbox: DomainEvent[];
+  readonly eventNames: ReadonlySet<string>;
+  readonly rootsByEvent: ReadonlyMap<string, Set<string>>;
+  readonly touchedRoots: ReadonlySet<string>;
+  readonly traitsChanged: boolean;
+  readonly anyMessage: boolean;
+  /** The graph as the batch leaves it, for the identity cache. */
+  readonly changes: GraphChanges;
+  /** The keys the database was asked about and its answer (canonical): a speculation re-checks it under the lock. */
+  readonly read: { readonly keys: readonly string[]; readonly rows: string };
+}
+
 /**
  * Resolves prepared messages to customers and writes everything they change: customers,
  * identities, merges, timeline, quarantine, rule tags, segments and outbox. The caller holds
@@ -389,8 +413,140 @@ export async function applyMessages(
   now: Date,
   lock: IdentityLock,
 ): Promise<void> {
+  const cache = identityCacheFor(deps.db, deps.config.queue.identityCacheCustomers).open(tenantId, lock.prev, config.version);
+  const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache);
+  await writePlan(q, tenantId, now, plan, 'all');
+  await finishBatch(q, tenantId, config, plan, now);
+  cache.store(lock.token, plan.changes);
+}
+
+/** How `applyMessagesOptimistically` went: on the speculation, or again under the lock. */
+export type Speculation = 'speculated' | 'redone' | 'locked';
+
+/**
+ * `applyMessages` with most of the work done before the tenant's identity lock (PostgreSQL, inline
+ * ingest): the batch is resolved against this process's identity cache as the previous batch of
+ * this process left it (the cache's head token), and, in a savepoint, its new customers, timeline
+ * events, conflicts and quarantined values are inserted; only then is the lock taken. If the
+ * lock's previous holder is that head, and the database now answers for the keys the cache did
+ * not know as the batch used them, the speculation is exactly what resolution under the lock
+ * would have done: the identities, profile updates, merges, rule tags, segments and outbox follow
+ * under the lock. Otherwise the savepoint is rolled back and the batch is done again under the
+ * lock. So a batch's resolution and its largest inserts overlap the previous batch's locked
+ * part, and the lock is held for about half as long (docs/benchmarks.md).
+ *
+ * Why it is exact: every writer of the graph holds the lock and leaves its token, and only a
+ * committed token is ever returned as the previous one; the head batch stored everything it
+ * changed in the cache, which wins over a database read made before that batch committed
+ * (`IdentityCacheView.overlay`); and the check under the lock compares the database with what
+ * was used. Why it cannot deadlock: before the lock only rows with fresh keys are written, which
+ * no other transaction can wait for; the next batch of the process plans only once this one is
+ * confirmed, so it never builds on a speculation that is being redone.
+ */
+export async function applyMessagesOptimistically(
+  deps: ServerDeps,
+  q: Queryable,
+  tenantId: string,
+  config: TenantConfig,
+  prepared: PreparedMessages,
+  now: Date,
+): Promise<Speculation> {
+  const caches = identityCacheFor(deps.db, deps.config.queue.identityCacheCustomers);
+  // One batch at a time plans against the cache, each once the one before it is confirmed (its
+  // speculation held, or it was done again and stored): so a batch never builds on a speculation
+  // that is being redone, and never inserts an identity its predecessor is about to insert too.
+  const release = await caches.planning(tenantId);
+  let held = true;
+  const done = (): void => {
+    if (held) release();
+    held = false;
+  };
+  try {
+    const head = caches.head(tenantId, config.version);
+    if (head === null) {
+      await applyMessages(deps, q, tenantId, config, prepared, now, await lockTenantIdentities(q, tenantId));
+      return 'locked';
+    }
+    await q.query('SAVEPOINT speculation');
+    const cache = caches.open(tenantId, head, config.version);
+    const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache);
+    const token = nextLockToken();
+    cache.store(token, plan.changes);
+    await writePlan(q, tenantId, now, plan, 'inserts');
+    const lock = await lockTenantIdentities(q, tenantId, token);
+    if (lock.prev === head && (await graphUnchanged(q, tenantId, config, plan))) {
+      done();
+      await writePlan(q, tenantId, now, plan, 'updates');
+      await finishBatch(q, tenantId, config, plan, now);
+      return 'speculated';
+    }
+    // Someone else held the lock in between, or changed what the batch read: do it again under
+    // the lock (rolling back to the savepoint also gave the lock up).
+    await q.query('ROLLBACK TO SAVEPOINT speculation');
+    await applyMessages(deps, q, tenantId, config, prepared, now, await lockTenantIdentities(q, tenantId));
+    return 'redone';
+  } finally {
+    done();
+  }
+}
+
+/** The identity-graph rows of a batch's keys in a canonical order (members without their seen times). */
+function canonicalGraph(rows: GraphRows, ignore: { readonly members: ReadonlySet<string>; readonly links: ReadonlyMap<string, string> }): string {
+  const own = (key: string, member: string): boolean => ignore.links.get(key) === member;
+  const owners = rows.owners.filter(([k, , m]) => !own(k, m)).map((r) => JSON.stringify(r));
+  const members = rows.members.filter(([id]) => !ignore.members.has(id)).map(([id, root, into]) => JSON.stringify([id, root, into]));
+  const limited = rows.limited.filter(([k, , m]) => !own(k, m)).map((r) => JSON.stringify(r));
+  return [owners.sort().join(','), members.sort().join(','), limited.sort().join(',')].join('|');
+}
+
+const NOTHING_OWN = { members: new Set<string>(), links: new Map<string, string>() };
+
+/**
+ * The rows IDENTITY_GRAPH_SQL would return for these owners if the database held exactly `graph`:
+ * the owners, every member of their roots, and those members' identities of limited types.
+ */
+function usedGraph(graph: IdentityGraph, owners: GraphRows['owners']): GraphRows {
+  const roots = new Set(owners.map(([, , m]) => graph.rootOf(m)));
+  const members: GraphRows['members'] = [];
+  const inRoots = new Set<string>();
+  for (const id of graph.memberIds()) {
+    const m = graph.member(id);
+    if (!m || !roots.has(m.root)) continue;
+    inRoots.add(id);
+    members.push([id, m.root, m.mergedInto, 0, 0]);
+  }
+  const limited: GraphRows['limited'] = graph.identities().filter((i) => graph.isLimited(i.type) && inRoots.has(i.memberId)).map((i) => [i.key, i.type, i.memberId]);
+  return { owners, members, limited };
+}
+
+/** Under the lock: whether the database answers for the speculation's keys as it did before (its own new rows aside). */
+async function graphUnchanged(q: Queryable, tenantId: string, config: TenantConfig, plan: BatchPlan): Promise<boolean> {
+  const ignore = {
+    members: new Set(plan.customerRows.map((c) => c.id)),
+    links: new Map(plan.newIdentities.map((i) => [String(i['value_index']), String(i['customer_id'])])),
+  };
+  // Keys the batch linked itself had no owner when read (or they would not be linked): asking
+  // about them again would only find the batch's own rows.
+  const keys = plan.read.keys.filter((k) => !ignore.links.has(k));
+  if (keys.length === 0) return true;
+  const r = await q.query<GraphRows>(IDENTITY_GRAPH_SQL, [tenantId, keys, Object.keys(config.identityRules.rules.limits)]);
+  const rows = r.rows[0] ?? { owners: [], members: [], limited: [] };
+  return canonicalGraph(rows, ignore) === plan.read.rows;
+}
+
+type GraphRows = { owners: [string, IdentityRef['type'], string][]; members: [string, string, string | null, number, number][]; limited: [string, IdentityRef['type'], string][] };
+
+/** Resolution: reads what the cache does not know, then decides every row the batch writes (no writes). */
+async function planBatch(
+  deps: ServerDeps,
+  q: Queryable,
+  tenantId: string,
+  config: TenantConfig,
+  prepared: PreparedMessages,
+  now: Date,
+  cache: IdentityCacheView,
+): Promise<BatchPlan> {
   const { keyring } = deps;
-  const nowIso = now.toISOString();
   const rules = config.identityRules;
   const sources = config.sources;
   const wanted = config.subscribed;
@@ -406,7 +562,6 @@ export async function applyMessages(
   const allKeys = [...new Set(pending.flatMap((p) => p.refs.map((r) => r.key)))];
   // What this process's cache knows exactly (usecases/identity-cache.ts); the database is asked
   // only about the rest, in one statement driven by those keys (IDENTITY_GRAPH_SQL).
-  const cache = identityCacheFor(deps.db, deps.config.queue.identityCacheCustomers).open(tenantId, lock.prev, config.version);
   const cached = cache.lookup(allKeys);
   const identities: CachedIdentity[] = cached.identities;
   for (const m of cached.members) {
@@ -418,12 +573,11 @@ export async function applyMessages(
   const loaded: CachedIdentity[] = [];
   const touched: string[] = [];
   const seenNow = new Map<string, { fs: number; ls: number }>();
+  let readRows: GraphRows = { owners: [], members: [], limited: [] };
   if (cached.missing.length > 0) {
-    const r = await q.query<{ owners: [string, IdentityRef['type'], string][]; members: [string, string, string | null, number, number][]; limited: [string, IdentityRef['type'], string][] }>(
-      IDENTITY_GRAPH_SQL,
-      [tenantId, cached.missing, Object.keys(rules.rules.limits)],
-    );
-    const graphRows = r.rows[0] ?? { owners: [], members: [], limited: [] };
+    const r = await q.query<GraphRows>(IDENTITY_GRAPH_SQL, [tenantId, cached.missing, Object.keys(rules.rules.limits)]);
+    const graphRows = r.rows[0] ?? readRows;
+    readRows = graphRows;
     for (const [id, root, mergedInto, fs, ls] of graphRows.members) {
       graph.addMember(id, root, mergedInto);
       originalRoot.set(id, root);
@@ -434,9 +588,20 @@ export async function applyMessages(
     for (const [key, type, memberId] of graphRows.owners) loaded.push({ key, type, memberId });
     for (const [key, type, memberId] of graphRows.limited) loaded.push({ key, type, memberId });
     identities.push(...loaded);
+    // What the cache knows of these customers wins: a speculation may have read them before the
+    // previous batch committed (under the lock both agree).
+    const over = cache.overlay(graphRows.members.map(([id]) => id));
+    for (const m of over.members) {
+      graph.addMember(m.id, m.root, m.mergedInto);
+      originalRoot.set(m.id, m.root);
+      storedSeen.set(m.id, { fs: m.fs, ls: m.ls });
+    }
+    identities.push(...over.identities);
   }
   // Identities after every member: an identity of a limited type counts against its member's root.
   for (const i of identities) graph.addIdentity({ type: i.type, key: i.key }, i.memberId);
+  // The part of the graph taken from the database read, as resolution is about to use it.
+  const readUsed = cached.missing.length === 0 ? '' : canonicalGraph(usedGraph(graph, readRows.owners), NOTHING_OWN);
 
   const newCustomers: { id: string; at: string }[] = [];
   const newIdentities: Record<string, unknown>[] = [];
@@ -607,32 +772,97 @@ export async function applyMessages(
     return (u.fs !== null && Date.parse(u.fs) < stored.fs) || (u.ls !== null && Date.parse(u.ls) > stored.ls + LAST_SEEN_GRANULARITY_MS);
   });
 
-  // Persist in two statements (every round trip under the tenant's lock waits for this process's
-  // busy main thread too): first every row this batch adds or rewrites, then the merges, which
-  // need the new customers to exist and absorb the merged profiles beneath this batch's traits.
   const customerRows = newCustomers.map((c) => {
     const u = updates.get(c.id);
     return { id: c.id, fs: u?.fs ?? c.at, ls: u?.ls ?? c.at, own: u?.own ?? {}, tr: u?.tr ?? {} };
   });
-  await q.query(WRITE_BATCH_SQL, [
-    tenantId,
-    nowIso,
-    JSON.stringify(customerRows),
-    JSON.stringify(newIdentities),
-    JSON.stringify(rowUpdates),
-    rowUpdates.map((u) => u.id),
-    JSON.stringify(events),
-    JSON.stringify(conflicts),
-    JSON.stringify(quarantine),
-  ]);
-  if (merges.length > 0) {
+  // Lifecycle domain events, against the final roots of this batch.
+  for (const id of createdRoots) {
+    if (graph.rootOf(id) === id && wanted.has('customer.created')) outbox.push({ type: 'customer.created', payload: { customerId: id } });
+  }
+  if (wanted.has('customer.updated')) {
+    const roots = new Set([...updatedRoots].map((r) => graph.rootOf(r)));
+    for (const r of roots) if (!createdRoots.has(r)) outbox.push({ type: 'customer.updated', payload: { customerId: r } });
+  }
+
+  // The graph as this transaction leaves it, for this process's next batch, with first/last seen
+  // as now stored (a merged root's absorbed times are left out: its stored value is only earlier
+  // or later than the one kept, which at worst costs a profile update that was not needed).
+  for (const c of newCustomers) {
+    const u = updates.get(c.id);
+    seenNow.set(c.id, { fs: Date.parse(u?.fs ?? c.at), ls: Date.parse(u?.ls ?? c.at) });
+    touched.push(c.id);
+  }
+  for (const u of rowUpdates) {
+    const st = storedSeen.get(u.id);
+    const fs = u.fs === null ? st?.fs : Math.min(st?.fs ?? Infinity, Date.parse(u.fs));
+    const ls = u.ls === null ? st?.ls : Math.max(st?.ls ?? -Infinity, Date.parse(u.ls));
+    if (fs !== undefined && ls !== undefined) seenNow.set(u.id, { fs, ls });
+  }
+  for (const m of merges) touched.push(m.into);
+  for (const i of linkedIdentities) {
+    loaded.push(i);
+    if (graph.isLimited(i.type)) touched.push(i.memberId);
+  }
+  return {
+    graph,
+    customerRows,
+    newIdentities,
+    rowUpdates,
+    events,
+    conflicts,
+    quarantine,
+    merges,
+    originalRoot,
+    outbox,
+    eventNames,
+    rootsByEvent,
+    touchedRoots,
+    traitsChanged: traitOps.length > 0,
+    anyMessage: pending.length > 0,
+    changes: { graph, touched, identities: loaded, seen: seenNow, asked: cached.missing },
+    read: { keys: cached.missing, rows: readUsed },
+  };
+}
+
+/**
+ * Writes a plan: `all` in two statements (every round trip under the tenant's lock waits for this
+ * process's busy thread too): first every row the batch adds or rewrites, then the merges, which
+ * need the new customers to exist and absorb the merged profiles beneath this batch's traits.
+ * A speculation writes the new customers, timeline events, conflicts and quarantined values
+ * (`inserts`: rows no other transaction can touch) before the lock, and the rest (`updates`:
+ * identities, profile updates, merges) under it.
+ */
+async function writePlan(q: Queryable, tenantId: string, now: Date, plan: BatchPlan, part: 'all' | 'inserts' | 'updates'): Promise<void> {
+  const nowIso = now.toISOString();
+  const inserts = part !== 'updates';
+  const updates = part !== 'inserts';
+  const rowUpdates = updates ? plan.rowUpdates : [];
+  // Identities are the only new rows another transaction can insert too (the same identifier at
+  // the same moment): they wait for the lock, so that a speculation never holds one while waiting.
+  const identities = updates ? plan.newIdentities : [];
+  if (inserts || rowUpdates.length > 0 || identities.length > 0) {
+    await q.query(WRITE_BATCH_SQL, [
+      tenantId,
+      nowIso,
+      JSON.stringify(inserts ? plan.customerRows : []),
+      JSON.stringify(identities),
+      JSON.stringify(rowUpdates),
+      rowUpdates.map((u) => u.id),
+      JSON.stringify(inserts ? plan.events : []),
+      JSON.stringify(inserts ? plan.conflicts : []),
+      JSON.stringify(inserts ? plan.quarantine : []),
+    ]);
+  }
+  const { merges, graph } = plan;
+  if (updates && merges.length > 0) {
     // Each final root absorbs the profiles and seen times of the roots merged into it (its own
     // traits win); every customer whose root changed gets its final root (and the merged roots
     // their merge edge); history rows.
     const absorbed = merges.map((m) => ({ id: m.from, root: graph.rootOf(m.from) }));
     const mergedInto = new Map(merges.map((m) => [m.from, m.into]));
     const moved: { id: string; root: string; into: string | null }[] = [];
-    for (const [id, before] of originalRoot) {
+    for (const [id, before] of plan.originalRoot) {
       const after = graph.rootOf(id);
       if (after !== before) moved.push({ id, root: after, into: mergedInto.get(id) ?? null });
     }
@@ -646,17 +876,15 @@ export async function applyMessages(
       JSON.stringify(merges),
     ]);
   }
-  // Lifecycle domain events, against the final roots of this batch.
-  for (const id of createdRoots) {
-    if (graph.rootOf(id) === id && wanted.has('customer.created')) outbox.push({ type: 'customer.created', payload: { customerId: id } });
-  }
-  if (wanted.has('customer.updated')) {
-    const roots = new Set([...updatedRoots].map((r) => graph.rootOf(r)));
-    for (const r of roots) if (!createdRoots.has(r)) outbox.push({ type: 'customer.updated', payload: { customerId: r } });
-  }
+}
 
+/** After the writes, under the lock: rule tags, segments and the outbox. */
+async function finishBatch(q: Queryable, tenantId: string, config: TenantConfig, plan: BatchPlan, now: Date): Promise<void> {
+  const { graph, merges, touchedRoots, rootsByEvent } = plan;
+  const wanted = config.subscribed;
+  const outbox = [...plan.outbox];
   // Rule tags, incrementally, for the customers whose events could change them.
-  const triggered = rulesTriggeredBy(config.tagRules, eventNames, pending.length > 0);
+  const triggered = rulesTriggeredBy(config.tagRules, plan.eventNames, plan.anyMessage);
   const changedTags = new Set<string>();
   if (triggered.length > 0) {
     // Per rule, only the roots whose messages can move its value: those that received one of its
@@ -679,36 +907,15 @@ export async function applyMessages(
   if (config.segments.length > 0) {
     if (merges.length > 0) await dropMergedMembers(q, tenantId, merges.map((m) => m.from));
     const segs = segmentsTriggeredBy(config.segments, {
-      events: eventNames,
-      anyMessage: pending.length > 0,
-      traits: traitOps.length > 0,
+      events: plan.eventNames,
+      anyMessage: plan.anyMessage,
+      traits: plan.traitsChanged,
       tags: changedTags,
       all: merges.length > 0,
     });
     if (segs.length > 0) await applySegments(q, tenantId, segs, [...new Set([...touchedRoots].map((r) => graph.rootOf(r)))], now);
   }
   await writeOutbox(q, tenantId, outbox, now);
-
-  // The graph as this transaction leaves it, for this process's next batch, with first/last seen
-  // as now stored (a merged root's absorbed times are left out: its stored value is only earlier
-  // or later than the one kept, which at worst costs a profile update that was not needed).
-  for (const c of newCustomers) {
-    const u = updates.get(c.id);
-    seenNow.set(c.id, { fs: Date.parse(u?.fs ?? c.at), ls: Date.parse(u?.ls ?? c.at) });
-    touched.push(c.id);
-  }
-  for (const u of rowUpdates) {
-    const st = storedSeen.get(u.id);
-    const fs = u.fs === null ? st?.fs : Math.min(st?.fs ?? Infinity, Date.parse(u.fs));
-    const ls = u.ls === null ? st?.ls : Math.max(st?.ls ?? -Infinity, Date.parse(u.ls));
-    if (fs !== undefined && ls !== undefined) seenNow.set(u.id, { fs, ls });
-  }
-  for (const m of merges) touched.push(m.into);
-  for (const i of linkedIdentities) {
-    loaded.push(i);
-    if (graph.isLimited(i.type)) touched.push(i.memberId);
-  }
-  cache.store(lock.token, { graph, touched, identities: loaded, seen: seenNow, asked: cached.missing });
 }
 
 export type { Keyring };

@@ -5,6 +5,7 @@ export interface Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly inboxProcessed: Counter<'outcome'>;
   readonly processingLag: Histogram;
+  readonly ingestSpeculation: Counter<'outcome'>;
   readonly webhookAttempts: Counter<'outcome'>;
   readonly webhookLatency: Histogram;
   readonly queueDepth: Gauge<'queue'>;
@@ -32,6 +33,12 @@ export function createMetrics(): Metrics {
       name: 'datong_inbox_lag_seconds',
       help: 'Time from accepting a message to having processed it',
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    ingestSpeculation: new Counter({
+      name: 'datong_ingest_batches_total',
+      help: 'Inline ingest transactions on PostgreSQL, by how identity resolution ran: speculated (before the tenant lock, confirmed under it), redone (the speculation did not hold), locked (resolved under the lock)',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     webhookAttempts: new Counter({

@@ -26,6 +26,8 @@ interface RootEntry {
 /** One tenant's entries, valid while `token` is the last committed holder's of the tenant's identity lock. */
 interface TenantCache {
   token: string | null;
+  /** Whether every customer the last store changed is still here (no map emptied since): speculations need it. */
+  speculable: boolean;
   configVersion: number;
   readonly owners: Map<string, CachedIdentity>;
   readonly absent: Set<string>;
@@ -95,6 +97,7 @@ export interface GraphChanges {
 export class IdentityCache {
   readonly #limits: IdentityCacheLimits;
   readonly #tenants = new Map<string, TenantCache>();
+  readonly #planning = new Map<string, Promise<void>>();
 
   constructor(limits: IdentityCacheLimits = identityCacheLimits(50_000)) {
     this.#limits = limits;
@@ -109,10 +112,36 @@ export class IdentityCache {
     let t = this.#tenants.get(tenantId);
     if (!t || prevToken === null || t.token !== prevToken || t.configVersion !== configVersion) {
       if (!t && this.#tenants.size >= this.#limits.tenants) this.#tenants.clear();
-      t = { token: null, configVersion, owners: new Map(), absent: new Set(), members: new Map(), roots: new Map() };
+      t = { token: null, speculable: false, configVersion, owners: new Map(), absent: new Set(), members: new Map(), roots: new Map() };
       this.#tenants.set(tenantId, t);
     }
     return new IdentityCacheView(t, this.#limits);
+  }
+
+  /**
+   * The token of this cache's last store for the tenant (with this configuration), or null: what
+   * a speculation builds on (`applyMessagesOptimistically`). It may belong to a transaction that
+   * has not committed yet, or never will; the lock tells afterwards.
+   */
+  head(tenantId: string, configVersion: number): string | null {
+    const t = this.#tenants.get(tenantId);
+    return t && t.configVersion === configVersion && t.speculable ? t.token : null;
+  }
+
+  /** Waits for the tenant's previous planner to store (or give up), then returns the release of this one's turn. */
+  async planning(tenantId: string): Promise<() => void> {
+    const before = this.#planning.get(tenantId) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chained = before.then(() => mine);
+    this.#planning.set(tenantId, chained);
+    void chained.then(() => {
+      if (this.#planning.get(tenantId) === chained) this.#planning.delete(tenantId);
+    });
+    await before;
+    return release;
   }
 }
 
@@ -120,10 +149,13 @@ export class IdentityCache {
 export class IdentityCacheView {
   readonly #t: TenantCache;
   readonly #limits: IdentityCacheLimits;
+  /** The token the entries had when this view was opened. */
+  readonly #base: string | null;
 
   constructor(t: TenantCache, limits: IdentityCacheLimits) {
     this.#t = t;
     this.#limits = limits;
+    this.#base = t.token;
   }
 
   /** What the cache knows about these keys: owners, their roots' members and limited identities; the rest is missing. */
@@ -154,6 +186,27 @@ export class IdentityCacheView {
   }
 
   /**
+   * The cache's root entries (members and limited identities) of these customers, where it has
+   * them. A speculation reads the database before the previous batch has committed; every customer
+   * that batch changed is here as it left them, so these entries win over what the database said.
+   */
+  overlay(memberIds: Iterable<string>): { members: CachedMember[]; identities: CachedIdentity[] } {
+    const t = this.#t;
+    const out = { members: [] as CachedMember[], identities: [] as CachedIdentity[] };
+    const roots = new Set<string>();
+    for (const id of memberIds) {
+      const root = t.members.get(id)?.root;
+      if (root === undefined || roots.has(root)) continue;
+      const entry = t.roots.get(root);
+      if (!entry) continue;
+      roots.add(root);
+      out.members.push(...entry.members);
+      out.identities.push(...entry.limited);
+    }
+    return out;
+  }
+
+  /**
    * Records the graph as this transaction leaves it, before its commit (`token`: the token its
    * lock wrote). If the commit fails the database keeps the previous token, and the next holder
    * finds that it is not this one: the entries are then dropped.
@@ -161,6 +214,17 @@ export class IdentityCacheView {
   store(token: string, c: GraphChanges): void {
     const t = this.#t;
     if (this.#limits.members === 0) return;
+    if (t.token !== this.#base) {
+      // Another transaction stored since this one opened (a speculation, usecases/ingest.ts): the
+      // entries now hold changes this transaction did not build on. Start again.
+      t.owners.clear();
+      t.absent.clear();
+      t.members.clear();
+      t.roots.clear();
+      t.token = null;
+      t.speculable = false;
+      return;
+    }
     try {
       const { graph } = c;
       // Roots rebuilt whole from the graph (which holds every member and limited identity of each).
@@ -208,16 +272,24 @@ export class IdentityCacheView {
       }
       for (const key of c.asked) if (graph.ownerOf(key) === undefined) t.absent.add(key);
       // Full: start again (each lookup checks every link, so the maps may be emptied separately).
+      // A speculation builds on this token only while the entries are whole (see `overlay`).
+      let whole = true;
       if (t.members.size > this.#limits.members) {
         t.members.clear();
         t.roots.clear();
+        whole = false;
       }
-      if (t.owners.size > this.#limits.owners) t.owners.clear();
+      if (t.owners.size > this.#limits.owners) {
+        t.owners.clear();
+        whole = false;
+      }
       if (t.absent.size > this.#limits.absent) t.absent.clear();
       t.token = token;
+      t.speculable = whole;
     } catch {
       // Never a reason to fail the batch: the next one reads from the database.
       t.token = null;
+      t.speculable = false;
     }
   }
 }

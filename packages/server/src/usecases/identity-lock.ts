@@ -23,8 +23,7 @@ export interface IdentityLock {
  * profile UPDATE took 29 ms a batch that way). Transaction-local; tables without a usable index
  * are still scanned.
  */
-export async function lockTenantIdentities(q: Queryable, tenantId: string): Promise<IdentityLock> {
-  const token = nextLockToken();
+export async function lockTenantIdentities(q: Queryable, tenantId: string, token = nextLockToken()): Promise<IdentityLock> {
   // ON CONFLICT DO UPDATE waits for the row's lock, then updates the latest committed version:
   // `prev` is the token of whoever held the lock last, and the statements after this one see
   // everything that holder committed.

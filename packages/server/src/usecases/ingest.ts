@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/client.js';
 import {
   applyMessages,
+  applyMessagesOptimistically,
   keepMessages,
   messageKey,
   prepareMessages,
   processTenantMessages,
   type IncomingMessage,
   type InboxRow,
+  type Speculation,
 } from '../jobs/process-inbox.js';
 import type { Keyring } from '../security/keys.js';
 import { lockTenantIdentities } from './identity-lock.js';
@@ -92,6 +94,8 @@ export interface InlineIngestOptions {
 
   /** After each committed transaction: messages processed and quarantined, and when each was received. */
   readonly onProcessed?: (processed: number, quarantined: number, receivedAt: readonly Date[]) => void;
+  /** After each transaction on PostgreSQL: whether its speculation held (`applyMessagesOptimistically`). */
+  readonly onSpeculation?: (outcome: Speculation) => void;
 }
 
 interface Submission {
@@ -232,9 +236,12 @@ export class InlineIngest {
       );
       const fresh = new Set(stored.rows.map((r) => messageKey(r.source_id, r.message_id)));
       if (fresh.size === 0) return { fresh, processed: 0, quarantined: 0, receivedAt: [] };
-      const lock = await lockTenantIdentities(q, tenantId);
       const kept = keepMessages(prepared, fresh);
-      await applyMessages(deps, q, tenantId, config, kept, now, lock);
+      // On PostgreSQL, with another transaction of this process possibly holding the tenant's
+      // lock right now, most of the batch is written before taking it (a speculation checked
+      // under the lock); the embedded database runs one transaction at a time anyway.
+      if (deps.db.kind === 'postgres') this.#opts.onSpeculation?.(await applyMessagesOptimistically(deps, q, tenantId, config, kept, now));
+      else await applyMessages(deps, q, tenantId, config, kept, now, await lockTenantIdentities(q, tenantId));
       const receivedAt = incoming.filter((m) => fresh.has(messageKey(m.sourceId, m.messageId))).map((m) => m.receivedAt);
       return { fresh, processed: kept.pending.length, quarantined: kept.rejected.length, receivedAt };
     });
