@@ -395,7 +395,7 @@ interface BatchPlan {
   readonly anyMessage: boolean;
   /** The graph as the batch leaves it, for the identity cache. */
   readonly changes: GraphChanges;
-  /** The keys the database was asked about and its answer (canonical): a speculation re-checks it under the lock. */
+  /** The keys the database was asked about and, for a speculation, the graph they gave as it was used (canonical), checked again under the lock. */
   readonly read: { readonly keys: readonly string[]; readonly rows: string };
 }
 
@@ -414,7 +414,7 @@ export async function applyMessages(
   lock: IdentityLock,
 ): Promise<void> {
   const cache = identityCacheFor(deps.db, deps.config.queue.identityCacheCustomers).open(tenantId, lock.prev, config.version);
-  const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache);
+  const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache, false);
   await writePlan(q, tenantId, now, plan, 'all');
   await finishBatch(q, tenantId, config, plan, now);
   cache.store(lock.token, plan.changes);
@@ -469,7 +469,7 @@ export async function applyMessagesOptimistically(
     }
     await q.query('SAVEPOINT speculation');
     const cache = caches.open(tenantId, head, config.version);
-    const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache);
+    const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache, true);
     const token = nextLockToken();
     cache.store(token, plan.changes);
     await writePlan(q, tenantId, now, plan, 'inserts');
@@ -545,6 +545,7 @@ async function planBatch(
   prepared: PreparedMessages,
   now: Date,
   cache: IdentityCacheView,
+  speculative: boolean,
 ): Promise<BatchPlan> {
   const { keyring } = deps;
   const rules = config.identityRules;
@@ -601,7 +602,7 @@ async function planBatch(
   // Identities after every member: an identity of a limited type counts against its member's root.
   for (const i of identities) graph.addIdentity({ type: i.type, key: i.key }, i.memberId);
   // The part of the graph taken from the database read, as resolution is about to use it.
-  const readUsed = cached.missing.length === 0 ? '' : canonicalGraph(usedGraph(graph, readRows.owners), NOTHING_OWN);
+  const readUsed = speculative && cached.missing.length > 0 ? canonicalGraph(usedGraph(graph, readRows.owners), NOTHING_OWN) : '';
 
   const newCustomers: { id: string; at: string }[] = [];
   const newIdentities: Record<string, unknown>[] = [];
