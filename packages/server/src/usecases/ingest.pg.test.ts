@@ -73,4 +73,34 @@ describe('inline ingest on PostgreSQL with two servers and the worker path at on
     );
     expect(people.rows[0]?.roots).toBe(15);
   });
+
+  it('resolves the batches of a process before the tenant lock once it has one of its own to build on', async () => {
+    const outcomes = async (): Promise<Record<string, number>> =>
+      Object.fromEntries((await a.metrics.ingestSpeculation.get()).values.map((v) => [String(v.labels.outcome), v.value]));
+    const before = await outcomes();
+    // A new source changes the tenant's configuration: the first batch after it resolves under the lock.
+    const src = await createSource(tdb.db, a.deps, DEFAULT_TENANT_ID, 'speculation', 'web', new Date());
+    for (let i = 0; i < 5; i++) {
+      const r = await a.app.inject({
+        method: 'POST',
+        url: '/v1/batch',
+        headers: basic(src.writeKey),
+        payload: { batch: [{ type: 'identify', messageId: `s-${i}`, userId: 'spec-user', anonymousId: `spec-dev-${i}`, traits: { name: `n${i}` } }] },
+      });
+      expect(r.statusCode).toBe(200);
+    }
+    const after = await outcomes();
+    const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+    expect({ locked: delta('locked'), speculated: delta('speculated'), redone: delta('redone') }).toEqual({ locked: 1, speculated: 4, redone: 0 });
+    // One person with five devices, every event on the timeline, the last name on the profile.
+    const c = await tdb.db.query<{ roots: number; events: number; name: string }>(
+      `SELECT count(DISTINCT c.root_id)::int AS roots, (SELECT count(*)::int FROM events WHERE source_id = $2) AS events,
+              max(r.traits->>'name') AS name
+       FROM customer_identities i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id
+       JOIN customers r ON r.tenant_id = c.tenant_id AND r.id = c.root_id
+       WHERE i.tenant_id = $1 AND i.type = 'anonymous_id' AND i.value LIKE 'spec-dev-%'`,
+      [DEFAULT_TENANT_ID, src.id],
+    );
+    expect(c.rows[0]).toEqual({ roots: 1, events: 5, name: 'n4' });
+  });
 });
