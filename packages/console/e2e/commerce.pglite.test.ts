@@ -6,7 +6,7 @@
 import { buildYouzanPush, fakeYouzanTradeDetail, sendYouzanPush, startFakeYouzanServer, type FakeYouzanServer } from '@datong/connectors';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureConsoleBuilt, eventually, launchChromium, newPage, screenshot, startServer, type Server } from './support.e2e.js';
+import { ensureConsoleBuilt, eventually, launchChromium, newPage, pickOption, screenshot, startServer, type Server } from './support.e2e.js';
 
 const PASSWORD = 'correct horse battery';
 const ADMIN = 'shop-admin@datong.example';
@@ -171,8 +171,7 @@ describe('the e-commerce connectors in the console', { timeout: 180_000 }, () =>
 
     await page.getByTestId('log-refresh').click();
     await expect.poll(() => page.getByTestId('log-row').count()).toBe(2);
-    await page.getByTestId('log-verification').click();
-    await page.locator('.ant-select-item-option').filter({ hasText: '无效' }).click();
+    await pickOption(page, page.getByTestId('log-verification'), '无效');
     await expect.poll(() => page.getByTestId('log-row').count()).toBe(1);
     expect(await page.getByTestId('log-row').first().textContent()).toContain('无效');
     await screenshot(page, 'commerce-04-message-log-invalid');

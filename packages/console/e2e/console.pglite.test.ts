@@ -6,7 +6,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureConsoleBuilt, eventually, launchChromium, newPage, screenshot, sendBatch, startServer, totp, type Server } from './support.e2e.js';
+import { ensureConsoleBuilt, eventually, launchChromium, newPage, pickOption, screenshot, sendBatch, startServer, totp, type Server } from './support.e2e.js';
 
 const PASSWORD = 'correct horse battery';
 const ADMIN = 'admin@datong.example';
@@ -151,16 +151,13 @@ describe('the web console', { timeout: 180_000 }, () => {
     await expect.poll(() => admin.getByTestId('timeline-item').first().textContent()).toContain('Coupon Applied');
 
     // Filter the timeline by event type.
-    await admin.getByTestId('timeline-type').click();
-    await admin.locator('.ant-select-item-option').filter({ hasText: '页面浏览' }).click();
+    await pickOption(admin, admin.getByTestId('timeline-type'), '页面浏览');
     await expect.poll(() => admin.getByTestId('timeline-item').allTextContents()).toEqual([expect.stringContaining('会员中心')]);
     // And by channel: the page view came from the website, not the mini-program.
-    await admin.getByTestId('timeline-channel').click();
-    await admin.locator('.ant-select-item-option').filter({ hasText: '微信小程序' }).click();
+    await pickOption(admin, admin.getByTestId('timeline-channel'), '微信小程序');
     await expect.poll(() => admin.getByTestId('timeline').textContent()).toContain('没有符合筛选条件的事件');
     expect(await admin.getByTestId('timeline-item').count()).toBe(0);
-    await admin.getByTestId('timeline-channel').click();
-    await admin.locator('.ant-select-item-option').filter({ hasText: '网站' }).click();
+    await pickOption(admin, admin.getByTestId('timeline-channel'), '网站');
     await expect.poll(() => admin.getByTestId('timeline-item').allTextContents()).toEqual([expect.stringContaining('会员中心')]);
   });
 
@@ -283,8 +280,7 @@ describe('the web console', { timeout: 180_000 }, () => {
     await admin.goto('/segments');
     await admin.getByTestId('new-segment').click();
     await admin.getByTestId('segment-name').fill('上海客户');
-    await admin.getByTestId('rule-leaf-type').click();
-    await admin.locator('.ant-select-item-option', { hasText: '客户属性' }).click();
+    await pickOption(admin, admin.getByTestId('rule-leaf-type'), '客户属性');
     await admin.getByTestId('rule-trait-key').fill('city');
     await admin.getByTestId('rule-trait-value').fill('上海');
     // Only 李雷 lives in 上海.

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CONSOLE = path.join(ROOT, 'packages/console');
@@ -149,6 +149,24 @@ export async function newPage(browser: Browser, server: Server, locale = 'zh-CN'
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   return { context, page, problems };
+}
+
+/**
+ * Opens an Ant Design select and clicks one of its options. The dropdown slides in (a click too
+ * early lands on what is behind it), and a re-render of the page behind can close it again (seen
+ * once in a full run): so the select is opened again, up to four times, until the option is clicked.
+ */
+export async function pickOption(page: Page, select: Locator, text: string): Promise<void> {
+  const option = page.locator('.ant-select-item-option').filter({ hasText: text, visible: true });
+  for (let attempt = 1; ; attempt++) {
+    if ((await option.count()) === 0) await select.click();
+    try {
+      await option.first().click({ timeout: 5_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
