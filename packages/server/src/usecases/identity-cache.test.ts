@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../db/client.js';
 import { createSource } from '../routes/v1/admin.routes.js';
 import { createHarness, type Harness } from '../test-support/harness.js';
+import { customerGroups, trackWithIdentifiers, type TestIdentifier } from '../test-support/identity-fixtures.js';
 import type { ServerDeps } from './context.js';
 import { IdentityCache, identityCacheLimits } from './identity-cache.js';
 import { ingestAndProcess } from './ingest.js';
@@ -109,15 +110,9 @@ async function newTenantAndSource(): Promise<{ tenantId: string; sourceId: strin
   return { tenantId, sourceId: src.id };
 }
 
-/** Customers as sorted groups of identifier values (all types here are stored in plain text). */
-async function customers(tenantId: string): Promise<string[]> {
-  const r = await h.db.query<{ root_id: string; type: string; value: string }>(
-    `SELECT c.root_id, i.type, i.value FROM customer_identities i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id WHERE i.tenant_id = $1`,
-    [tenantId],
-  );
-  const groups = new Map<string, string[]>();
-  for (const row of r.rows) groups.set(row.root_id, [...(groups.get(row.root_id) ?? []), `${row.type}:${row.value}`]);
-  return [...groups.values()].map((g) => g.sort().join(' ')).sort();
+/** Customers as sorted groups of identifier values. */
+function customers(tenantId: string): Promise<string[]> {
+  return customerGroups(h.db, tenantId);
 }
 
 async function counts(tenantId: string): Promise<Record<string, number>> {
@@ -142,16 +137,8 @@ const op = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('unmerge' as const), anon: fc.integer({ min: 0, max: 4 }), via: fc.integer({ min: 0, max: 2 }), fail: fc.constant(false) }) },
 );
 
-function message(ids: readonly { type: string; id: string }[], n: number): Record<string, unknown> {
-  const m: Record<string, unknown> = { type: 'track', event: 'Product Viewed', messageId: `m-${n}`, properties: { n } };
-  const ext: Record<string, unknown>[] = [];
-  for (const i of ids) {
-    if (i.type === 'user_id' && m['userId'] === undefined) m['userId'] = i.id;
-    else if (i.type === 'anonymous_id' && m['anonymousId'] === undefined) m['anonymousId'] = i.id;
-    else ext.push({ id: i.id, type: i.type, collection: '', encoding: 'none' });
-  }
-  if (ext.length > 0) m['context'] = { externalIds: ext };
-  return m;
+function message(ids: readonly TestIdentifier[], n: number): Record<string, unknown> {
+  return trackWithIdentifiers(ids, `m-${n}`, { n });
 }
 
 type Op = { kind: 'message'; ids: { type: string; id: string }[]; via: number; fail: boolean } | { kind: 'unmerge'; anon: number; via: number; fail: boolean };

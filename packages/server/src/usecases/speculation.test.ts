@@ -4,6 +4,7 @@ import type { Db } from '../db/client.js';
 import { applyMessagesOptimistically, prepareMessages, type IncomingMessage, type Speculation } from '../jobs/process-inbox.js';
 import { createSource } from '../routes/v1/admin.routes.js';
 import { createHarness, type Harness } from '../test-support/harness.js';
+import { customerGroups, trackWithIdentifiers, type TestIdentifier } from '../test-support/identity-fixtures.js';
 import type { ServerDeps } from './context.js';
 import { ingestAndProcess } from './ingest.js';
 import { tenantConfig } from './tenant-config.js';
@@ -28,7 +29,7 @@ function handle(db: Db): Db {
   return { kind: db.kind, query: (sql, params) => db.query(sql, params), exec: (sql) => db.exec(sql), close: async () => undefined, tx: (fn) => db.tx(fn) };
 }
 
-type Ident = { type: string; id: string };
+type Ident = TestIdentifier;
 type Batch = { readonly proc: 'spec' | 'other'; readonly messages: readonly Ident[][]; readonly fail: boolean };
 
 // user_id and wechat_unionid are limited to one per customer (merge protection); anonymous_id is not.
@@ -47,15 +48,7 @@ const batch: fc.Arbitrary<Batch> = fc.record({
 const rounds = fc.array(fc.array(batch, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 5 });
 
 function message(ids: readonly Ident[], id: string): Record<string, unknown> {
-  const m: Record<string, unknown> = { type: 'track', event: 'Product Viewed', messageId: id, properties: { id } };
-  const ext: Record<string, unknown>[] = [];
-  for (const i of ids) {
-    if (i.type === 'user_id' && m['userId'] === undefined) m['userId'] = i.id;
-    else if (i.type === 'anonymous_id' && m['anonymousId'] === undefined) m['anonymousId'] = i.id;
-    else ext.push({ id: i.id, type: i.type, collection: '', encoding: 'none' });
-  }
-  if (ext.length > 0) m['context'] = { externalIds: ext };
-  return m;
+  return trackWithIdentifiers(ids, id, { id });
 }
 
 async function newTenantAndSource(): Promise<{ tenantId: string; sourceId: string }> {
@@ -66,12 +59,6 @@ async function newTenantAndSource(): Promise<{ tenantId: string; sourceId: strin
 
 /** Customers as sorted groups of identifier values, with counts of what resolution wrote. */
 async function outcome(tenantId: string): Promise<{ customers: string[]; counts: Record<string, number> }> {
-  const r = await h.db.query<{ root_id: string; type: string; value: string }>(
-    `SELECT c.root_id, i.type, i.value FROM customer_identities i JOIN customers c ON c.tenant_id = i.tenant_id AND c.id = i.customer_id WHERE i.tenant_id = $1`,
-    [tenantId],
-  );
-  const groups = new Map<string, string[]>();
-  for (const row of r.rows) groups.set(row.root_id, [...(groups.get(row.root_id) ?? []), `${row.type}:${row.value}`]);
   const c = await h.db.query<Record<string, number>>(
     `SELECT (SELECT count(*)::int FROM customers WHERE tenant_id = $1) AS customers,
             (SELECT count(*)::int FROM customers WHERE tenant_id = $1 AND id = root_id) AS roots,
@@ -81,7 +68,7 @@ async function outcome(tenantId: string): Promise<{ customers: string[]; counts:
             (SELECT count(DISTINCT e.customer_id)::int FROM events e WHERE e.tenant_id = $1) AS customers_with_events`,
     [tenantId],
   );
-  return { customers: [...groups.values()].map((g) => g.sort().join(' ')).sort(), counts: c.rows[0] as Record<string, number> };
+  return { customers: await customerGroups(h.db, tenantId), counts: c.rows[0] as Record<string, number> };
 }
 
 /**
