@@ -60,6 +60,24 @@ describe('identity cache (unit)', () => {
     expect(new IdentityCache().open('t2', 'T1', 1).lookup(['k-user']).missing).toEqual(['k-user']);
   });
 
+  it('offers its head to a speculation only while whole, and refuses a store that did not build on the latest one', () => {
+    const cache = new IdentityCache();
+    expect(cache.head('t1', 1)).toBeNull();
+    stored(cache, null, 'T1');
+    expect(cache.head('t1', 1)).toBe('T1');
+    expect(cache.head('t1', 2)).toBeNull();
+    // Two views opened on T1; the first stores T2, so the second's store (built on T1) empties the tenant.
+    const late = cache.open('t1', 'T1', 1);
+    stored(cache, 'T1', 'T2');
+    late.store('T3', { graph: new IdentityGraph(rules), touched: [], identities: [], seen: new Map(), asked: [] });
+    expect(cache.head('t1', 1)).toBeNull();
+    expect(cache.open('t1', 'T3', 1).lookup(['k-user']).missing).toEqual(['k-user']);
+    // A map emptied for size: the entries are partial, so no speculation builds on them.
+    const small = new IdentityCache({ members: 1, owners: 1, absent: 1, tenants: 4 });
+    stored(small, null, 'T1');
+    expect(small.head('t1', 1)).toBeNull();
+  });
+
   it('refills from the database when full, and is off with room for no customer', () => {
     // Two identities do not fit in room for one: those entries are dropped, the rest stays.
     const small = new IdentityCache({ members: 1, owners: 1, absent: 1, tenants: 4 });

@@ -128,7 +128,10 @@ export class IdentityCache {
     return t && t.configVersion === configVersion && t.speculable ? t.token : null;
   }
 
-  /** Waits for the tenant's previous planner to store (or give up), then returns the release of this one's turn. */
+  /**
+   * The tenant's planning turn: waits until the previous holder released it (its speculation
+   * confirmed, redone, or failed), then returns this holder's release.
+   */
   async planning(tenantId: string): Promise<() => void> {
     const before = this.#planning.get(tenantId) ?? Promise.resolve();
     let release!: () => void;
@@ -145,7 +148,7 @@ export class IdentityCache {
   }
 }
 
-/** The identity cache as one transaction under the tenant's identity lock sees it. */
+/** The identity cache as one transaction sees it: under the tenant's identity lock, or speculating on the head token. */
 export class IdentityCacheView {
   readonly #t: TenantCache;
   readonly #limits: IdentityCacheLimits;
@@ -215,8 +218,8 @@ export class IdentityCacheView {
     const t = this.#t;
     if (this.#limits.members === 0) return;
     if (t.token !== this.#base) {
-      // Another transaction stored since this one opened (a speculation, usecases/ingest.ts): the
-      // entries now hold changes this transaction did not build on. Start again.
+      // Another transaction stored since this one opened (a speculation, applyMessagesOptimistically
+      // in jobs/process-inbox.ts): the entries now hold changes this one did not build on. Start again.
       t.owners.clear();
       t.absent.clear();
       t.members.clear();
