@@ -711,6 +711,17 @@ export const ConnectorMessagesQuery = Type.Object({
   ...CursorQuery,
 });
 
+/** GET /v1/sources/{id}/messages/{messageId}: a Segment message as the inbox received it. */
+export const SourceMessageDetail = Type.Object({
+  messageId: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('processed'), Type.Literal('quarantined')]),
+  attempts: Type.Integer(),
+  receivedAt: Type.String({ format: 'date-time' }),
+  processedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  payload: Type.Unknown({ description: 'The message as received (masked for roles that mask personal data); absent once its raw form has expired' }),
+  masked: Type.Boolean(),
+});
+
 export const ConnectorMessageParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), messageId: Type.String({ minLength: 1, maxLength: 200 }) });
 
 /** POST /v1/connectors: the connector, plus `settings` for e-commerce platforms. */

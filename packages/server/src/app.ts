@@ -21,6 +21,7 @@ import { ingestRoutes } from './routes/v1/ingest.routes.js';
 import { connectorsRoutes } from './routes/v1/connectors.routes.js';
 import { connectorTemplatesRoutes } from './routes/v1/connector-templates.routes.js';
 import { connectorMessagesRoutes } from './routes/v1/connector-messages.routes.js';
+import { sourceMessagesRoutes } from './routes/v1/source-messages.routes.js';
 import { commerceRoutes } from './routes/v1/commerce.routes.js';
 import { hooksRoutes } from './routes/hooks/hooks.routes.js';
 import { mappingsRoutes } from './routes/v1/mappings.routes.js';
@@ -142,6 +143,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   segmentsRoutes(app, opts);
   webhooksRoutes(app, opts);
   adminRoutes(app, opts, authenticator);
+  sourceMessagesRoutes(app, opts);
   const commerce = opts.commerce ?? new CommerceConnectors(opts);
   connectorsRoutes(app, opts, commerce);
   connectorMessagesRoutes(app, opts, commerce);

@@ -48,6 +48,7 @@ export const ERROR_CATALOG = {
   RATE_LIMITED: { kind: 'rate_limited', title: 'Too many requests', transient: true },
   CUSTOMER_NOT_FOUND: { kind: 'not_found', title: 'Customer not found' },
   SOURCE_NOT_FOUND: { kind: 'not_found', title: 'Source not found' },
+  SOURCE_MESSAGE_NOT_FOUND: { kind: 'not_found', title: 'No message with this id from this source (or past the dedupe window)' },
   API_KEY_NOT_FOUND: { kind: 'not_found', title: 'API key not found' },
   TAG_RULE_NOT_FOUND: { kind: 'not_found', title: 'Tag rule not found' },
   TAG_INVALID: { kind: 'invalid', title: 'Tag name is not valid' },

@@ -137,8 +137,8 @@ export interface IncomingMessage {
   readonly receivedAt: Date;
   /** The message as sent (undefined when it could not be decrypted or parsed). */
   readonly raw: unknown;
-  /** The raw message, encrypted (what quarantine keeps). */
-  readonly payloadEnc: string;
+  /** The raw message, encrypted (what quarantine keeps); computed only for the messages that need it. */
+  readonly payloadEnc: () => string;
 }
 
 export interface Pending {
@@ -192,7 +192,7 @@ export function prepareMessages(keyring: Keyring, tenantId: string, config: Tena
   for (const row of incoming) {
     const parsed = parseSegmentMessage(row.raw, row.receivedAt, row.messageId);
     if (!parsed.ok) {
-      out.quarantine.push({ id: newId('qua', now.getTime()), kind: 'message', source_id: row.sourceId, message_id: row.messageId, field: null, reason: parsed.reason, payload_enc: row.payloadEnc });
+      out.quarantine.push({ id: newId('qua', now.getTime()), kind: 'message', source_id: row.sourceId, message_id: row.messageId, field: null, reason: parsed.reason, payload_enc: row.payloadEnc() });
       out.rejected.push(row);
       continue;
     }
@@ -227,7 +227,7 @@ export function prepareMessages(keyring: Keyring, tenantId: string, config: Tena
         message_id: row.messageId,
         field: null,
         reason: 'no usable identifier: every identifier is invalid or blocked',
-        payload_enc: row.payloadEnc,
+        payload_enc: row.payloadEnc(),
       });
       out.rejected.push(row);
       continue;
@@ -257,7 +257,7 @@ export function incomingFromInbox(keyring: Keyring, rows: readonly InboxRow[]): 
     } catch {
       raw = undefined;
     }
-    return { inboxId: Number(row.id), sourceId: row.source_id, messageId: row.message_id, receivedAt: new Date(row.received_at), raw, payloadEnc: row.payload_enc };
+    return { inboxId: Number(row.id), sourceId: row.source_id, messageId: row.message_id, receivedAt: new Date(row.received_at), raw, payloadEnc: () => row.payload_enc };
   });
 }
 

@@ -163,11 +163,13 @@ export class Runner {
     return false;
   }
 
-  /** Deletes processed inbox rows and platform messages past the dedupe window, and stale idempotency keys. */
+  /** Deletes processed inbox rows, their raw batches and platform messages past the dedupe window, and stale idempotency keys. */
   async retention(): Promise<void> {
     const now = this.#deps.clock().getTime();
     const inboxCutoff = new Date(now - this.#opts.inboxRetentionDays * 86_400_000).toISOString();
     await this.#deps.db.query('DELETE FROM inbox WHERE status <> 0 AND processed_at < $1', [inboxCutoff]);
+    // Raw batches hold only processed or quarantined messages (inline ingest): they go with them.
+    await this.#deps.db.query('DELETE FROM inbox_batches WHERE received_at < $1', [inboxCutoff]);
     // Platform messages: the message log and its dedupe window last as long as the inbox's.
     await this.#deps.db.query("DELETE FROM connector_messages WHERE status IN ('processed', 'ignored') AND processed_at < $1", [inboxCutoff]);
     await this.#deps.db.query('DELETE FROM idempotency_keys WHERE created_at < $1', [new Date(now - 86_400_000).toISOString()]);

@@ -36,6 +36,21 @@ describe('keyring', () => {
     expect(() => k.decrypt(`${v}.${iv}.${flipped.toString('base64url')}`)).toThrow();
     expect(() => createKeyring(Buffer.alloc(32, 8)).decrypt(c)).toThrow();
   });
+
+  it('encrypts bytes in the same format: any bytes back as they were, text and bytes interchangeable', () => {
+    const k = createKeyring(master);
+    const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 37) % 256));
+    const c = k.encryptBytes(bytes);
+    expect(c.split('.')).toHaveLength(3);
+    expect(k.decryptBytes(c).equals(bytes)).toBe(true);
+    expect(k.decryptBytes(k.encryptBytes(new Uint8Array(0))).length).toBe(0);
+    expect(k.decrypt(k.encryptBytes(Buffer.from('韩梅梅 ✓', 'utf8')))).toBe('韩梅梅 ✓');
+    expect(k.decryptBytes(k.encrypt('韩梅梅 ✓')).toString('utf8')).toBe('韩梅梅 ✓');
+    const [v, iv, body] = c.split('.') as [string, string, string];
+    const flipped = Buffer.from(body, 'base64url');
+    flipped[500] = (flipped[500] as number) ^ 0x80;
+    expect(() => k.decryptBytes(`${v}.${iv}.${flipped.toString('base64url')}`)).toThrow();
+  });
 });
 
 describe('pooled randomness', () => {

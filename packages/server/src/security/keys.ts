@@ -10,6 +10,9 @@ import { pooledRandom } from './random-pool.js';
 export interface Keyring {
   encrypt(plaintext: string): string;
   decrypt(ciphertext: string): string;
+  /** The same authenticated encryption, of bytes (compressed raw batches). */
+  encryptBytes(plaintext: Uint8Array): string;
+  decryptBytes(ciphertext: string): Buffer;
   /** Keyed blind index of a value within a tenant; equal inputs give equal outputs. */
   blindIndex(tenantId: string, input: string): string;
   tokenKey: Buffer;
@@ -30,22 +33,27 @@ export function createKeyring(master: Buffer): Keyring {
   // saves an HMAC per repeat (the inputs are identifier values, held only in this process's
   // memory, as the messages carrying them are).
   const indexes = new LRUCache<string, string>({ max: 50_000 });
+  // Format: v1.<iv b64url>.<ciphertext+tag b64url>. A random 96-bit IV per value (NIST SP 800-38D).
+  const encrypt = (plaintext: Uint8Array | string): string => {
+    const iv = Buffer.from(pooledRandom(12));
+    const c = createCipheriv('aes-256-gcm', encKey, iv);
+    const head = typeof plaintext === 'string' ? c.update(plaintext, 'utf8') : c.update(plaintext);
+    const body = Buffer.concat([head, c.final(), c.getAuthTag()]);
+    return `${VERSION}.${iv.toString('base64url')}.${body.toString('base64url')}`;
+  };
+  const decrypt = (ciphertext: string): Buffer => {
+    const [v, ivB64, bodyB64] = ciphertext.split('.');
+    if (v !== VERSION || !ivB64 || !bodyB64) throw new Error('unknown ciphertext format');
+    const body = Buffer.from(bodyB64, 'base64url');
+    const d = createDecipheriv('aes-256-gcm', encKey, Buffer.from(ivB64, 'base64url'));
+    d.setAuthTag(body.subarray(body.length - 16));
+    return Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]);
+  };
   return {
-    // Format: v1.<iv b64url>.<ciphertext+tag b64url>. A random 96-bit IV per value (NIST SP 800-38D).
-    encrypt(plaintext) {
-      const iv = Buffer.from(pooledRandom(12));
-      const c = createCipheriv('aes-256-gcm', encKey, iv);
-      const body = Buffer.concat([c.update(plaintext, 'utf8'), c.final(), c.getAuthTag()]);
-      return `${VERSION}.${iv.toString('base64url')}.${body.toString('base64url')}`;
-    },
-    decrypt(ciphertext) {
-      const [v, ivB64, bodyB64] = ciphertext.split('.');
-      if (v !== VERSION || !ivB64 || !bodyB64) throw new Error('unknown ciphertext format');
-      const body = Buffer.from(bodyB64, 'base64url');
-      const d = createDecipheriv('aes-256-gcm', encKey, Buffer.from(ivB64, 'base64url'));
-      d.setAuthTag(body.subarray(body.length - 16));
-      return Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]).toString('utf8');
-    },
+    encrypt,
+    decrypt: (ciphertext) => decrypt(ciphertext).toString('utf8'),
+    encryptBytes: encrypt,
+    decryptBytes: decrypt,
     blindIndex(tenantId, input) {
       const k = `${tenantId}\u0000${input}`;
       let v = indexes.get(k);

@@ -11,10 +11,12 @@ import {
   type InboxRow,
   type Speculation,
 } from '../jobs/process-inbox.js';
+import { newId } from '../ids.js';
 import type { Keyring } from '../security/keys.js';
 import { lockTenantIdentities } from './identity-lock.js';
 import type { ServerDeps } from './context.js';
 import { GroupCommit } from './group-commit.js';
+import { sealRawBatch } from './raw-batches.js';
 import { tenantConfig } from './tenant-config.js';
 
 export interface IngestResult {
@@ -22,16 +24,12 @@ export interface IngestResult {
   duplicates: number;
 }
 
-/** Message ids (the sender's, or generated) and encrypted payloads, in the order of `messages`. */
-function encodeMessages(keyring: Keyring, messages: readonly Record<string, unknown>[], json?: readonly string[]): { ids: string[]; payloads: string[] } {
-  const ids: string[] = [];
-  const payloads: string[] = [];
-  messages.forEach((m, i) => {
+/** The message ids of `messages`, in order: the sender's, or generated. */
+function messageIds(messages: readonly Record<string, unknown>[]): string[] {
+  return messages.map((m) => {
     const mid = typeof m['messageId'] === 'string' && m['messageId'] !== '' ? m['messageId'] : `gen-${randomUUID()}`;
-    ids.push(mid.slice(0, 200));
-    payloads.push(keyring.encrypt(json?.[i] ?? JSON.stringify(m)));
+    return mid.slice(0, 200);
   });
-  return { ids, payloads };
 }
 
 async function insertPending(q: Queryable, tenantId: string, sourceId: string, ids: readonly string[], payloads: readonly string[], receivedAt: Date): Promise<IngestResult> {
@@ -58,8 +56,8 @@ export async function storeInbox(
   receivedAt: Date,
 ): Promise<IngestResult> {
   if (messages.length === 0) return { accepted: 0, duplicates: 0 };
-  const { ids, payloads } = encodeMessages(keyring, messages);
-  return insertPending(q, tenantId, sourceId, ids, payloads, receivedAt);
+  const payloads = messages.map((m) => keyring.encrypt(JSON.stringify(m)));
+  return insertPending(q, tenantId, sourceId, messageIds(messages), payloads, receivedAt);
 }
 
 /**
@@ -103,8 +101,12 @@ interface Submission {
   readonly sourceId: string;
   readonly receivedAt: Date;
   readonly messages: readonly Record<string, unknown>[];
+  /** Each message as JSON (what its raw form is made of). */
+  readonly json: readonly string[];
   readonly ids: readonly string[];
-  readonly payloads: readonly string[];
+  /** The request's raw batch (`inbox_batches`): its id and sealed messages. */
+  readonly batchId: string;
+  readonly batch: string;
   readonly resolve: (r: IngestResult) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -149,11 +151,16 @@ export class InlineIngest {
    */
   submit(tenantId: string, sourceId: string, messages: readonly Record<string, unknown>[], receivedAt: Date, json?: readonly string[]): Promise<IngestResult> {
     if (messages.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
-    // Encryption and ids now, in the request: outside the shared transaction.
-    const { ids, payloads } = encodeMessages(this.#deps.keyring, messages, json);
-    return new Promise<IngestResult>((resolve, reject) => {
-      this.#batches.push({ tenantId, sourceId, receivedAt, messages, ids, payloads, resolve, reject });
-    });
+    // The raw batch is sealed now, in the request: outside the shared transaction.
+    const text = json ?? messages.map((m) => JSON.stringify(m));
+    const ids = messageIds(messages);
+    return sealRawBatch(this.#deps.keyring, text).then(
+      (batch) =>
+        new Promise<IngestResult>((resolve, reject) => {
+          const batchId = newId('inb', receivedAt.getTime());
+          this.#batches.push({ tenantId, sourceId, receivedAt, messages, json: text, ids, batchId, batch, resolve, reject });
+        }),
+    );
   }
 
   /** Resolves when no transaction is running and nothing waits (shutdown, tests). */
@@ -179,7 +186,8 @@ export class InlineIngest {
     }
     for (const s of subs) {
       try {
-        s.resolve(await insertPending(this.#deps.db, s.tenantId, s.sourceId, s.ids, s.payloads, s.receivedAt));
+        const payloads = s.json.map((j) => this.#deps.keyring.encrypt(j));
+        s.resolve(await insertPending(this.#deps.db, s.tenantId, s.sourceId, s.ids, payloads, s.receivedAt));
       } catch (err) {
         s.reject(err);
       }
@@ -194,14 +202,16 @@ export class InlineIngest {
     const now = deps.clock();
     const config = await tenantConfig(deps.db, deps.db, tenantId);
     // The same message twice in this batch counts once (the first).
-    const incoming: IncomingMessage[] = [];
+    const incoming: (IncomingMessage & { readonly batchId: string; readonly batchPos: number })[] = [];
     const keys = new Set<string>();
+    const keyring = deps.keyring;
     for (const s of subs) {
       s.ids.forEach((id, i) => {
         const key = messageKey(s.sourceId, id);
         if (keys.has(key)) return;
         keys.add(key);
-        incoming.push({ inboxId: null, sourceId: s.sourceId, messageId: id, receivedAt: s.receivedAt, raw: s.messages[i], payloadEnc: s.payloads[i] as string });
+        const json = s.json[i] as string;
+        incoming.push({ inboxId: null, sourceId: s.sourceId, messageId: id, receivedAt: s.receivedAt, raw: s.messages[i], payloadEnc: () => keyring.encrypt(json), batchId: s.batchId, batchPos: i });
       });
     }
     const prepared = prepareMessages(deps.keyring, tenantId, config, incoming, now);
@@ -213,15 +223,19 @@ export class InlineIngest {
       return a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0;
     });
     return deps.db.tx(async (q) => {
-      // The raw messages first, as processed (or quarantined), before the tenant's lock: the
-      // unique key decides which are new. A message some other transaction is storing right now
+      // The raw messages first, as processed (or quarantined), before the tenant's lock: each
+      // request's sealed batch, and a row per message pointing into it, whose unique key decides
+      // which are new. A message some other transaction is storing right now
       // (another server, the worker path) waits for it, then counts as a duplicate. processed_at
       // is stamped here, as the inbox worker stamps it when it marks a claimed batch: the commit
       // follows within the same transaction.
       const stored = await q.query<{ source_id: string; message_id: string }>(
-        `INSERT INTO inbox (tenant_id, source_id, message_id, received_at, payload_enc, status, attempts, processed_at)
-         SELECT $1, u.s, u.m, u.r, u.p, u.st, 1, clock_timestamp()
-         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::smallint[]) WITH ORDINALITY AS u(s, m, r, p, st, n)
+        `WITH batches AS (
+           INSERT INTO inbox_batches (tenant_id, id, source_id, received_at, messages, payload_enc)
+           SELECT $1, b.id, b.s, b.r, b.n, b.p FROM unnest($8::text[], $9::text[], $10::timestamptz[], $11::int[], $12::text[]) AS b(id, s, r, n, p))
+         INSERT INTO inbox (tenant_id, source_id, message_id, received_at, batch_id, batch_pos, status, attempts, processed_at)
+         SELECT $1, u.s, u.m, u.r, u.b, u.i, u.st, 1, clock_timestamp()
+         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::smallint[]) WITH ORDINALITY AS u(s, m, r, b, i, st, n)
          ORDER BY u.n
          ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING
          RETURNING source_id, message_id`,
@@ -230,8 +244,14 @@ export class InlineIngest {
           ordered.map((m) => m.sourceId),
           ordered.map((m) => m.messageId),
           ordered.map((m) => m.receivedAt.toISOString()),
-          ordered.map((m) => m.payloadEnc),
+          ordered.map((m) => m.batchId),
+          ordered.map((m) => m.batchPos),
           ordered.map((m) => (rejected.has(messageKey(m.sourceId, m.messageId)) ? 2 : 1)),
+          subs.map((s) => s.batchId),
+          subs.map((s) => s.sourceId),
+          subs.map((s) => s.receivedAt.toISOString()),
+          subs.map((s) => s.ids.length),
+          subs.map((s) => s.batch),
         ],
       );
       const fresh = new Set(stored.rows.map((r) => messageKey(r.source_id, r.message_id)));

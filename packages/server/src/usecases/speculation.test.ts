@@ -93,7 +93,7 @@ async function playConcurrently(tenantId: string, sourceId: string, plan: readon
         }
         const now = h.now();
         const config = await tenantConfig(spec.db, spec.db, tenantId);
-        const incoming: IncomingMessage[] = messages.map((raw) => ({ inboxId: null, sourceId, messageId: String(raw['messageId']), receivedAt: now, raw, payloadEnc: 'x' }));
+        const incoming: IncomingMessage[] = messages.map((raw) => ({ inboxId: null, sourceId, messageId: String(raw['messageId']), receivedAt: now, raw, payloadEnc: () => 'x' }));
         const prepared = prepareMessages(spec.keyring, tenantId, config, incoming, now);
         const p = spec.db.tx(async (q) => {
           outcomes.push(await applyMessagesOptimistically(spec, q, tenantId, config, prepared, now));

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeOrder, fakeShopConnector, signedPush, startFakeShopApi, type FakePushMessage, type FakeShopApi } from '../../test-support/fake-commerce.js';
 import { bearer, createHarness, makeSource, send, type Harness } from '../../test-support/harness.js';
 import { DEFAULT_TENANT_ID } from '../../tenants.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 // End to end through HTTP with the test-only "fake shop" platform (test-support/fake-commerce.ts):
 // signed push → message log → worker → orders + Segment events → OneID, timeline, rule tags.
@@ -25,11 +26,6 @@ interface TimelineItem {
   source: { id: string; type: string | null };
 }
 
-function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 async function push(messages: FakePushMessage[], opts: { connector?: string; sign?: typeof CREDS; platform?: string } = {}): Promise<LightMyRequestResponse> {
   const { payload, headers } = signedPush(opts.sign ?? CREDS, messages, h.now());

@@ -1,7 +1,7 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fakeOrder, fakeShopConnector, signedPush, startFakeShopApi, type FakeShopApi } from '../../test-support/fake-commerce.js';
 import { bearer, createHarness, type Harness } from '../../test-support/harness.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 // Reconciliation (report and backfill) and connector settings. The fake order API binds to
 // 127.0.0.1 with an OS-assigned port.
@@ -14,11 +14,6 @@ let h: Harness;
 let api: FakeShopApi;
 let connectorId: string;
 
-function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 const reconcile = (body: Record<string, unknown>, id = connectorId) =>
   h.inject({ method: 'POST', url: `/v1/connectors/${id}/reconcile`, headers: bearer(h.adminKey), payload: body });

@@ -1,10 +1,10 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, signIn, type Browser } from '../../test-support/console-users.js';
 import { fakeOrder, fakeShopConnector, signedPush, startFakeShopApi, type FakePushMessage, type FakeShopApi } from '../../test-support/fake-commerce.js';
 import { bearer, createHarness, type Harness } from '../../test-support/harness.js';
 import { createApiKey } from './admin.routes.js';
 import { DEFAULT_TENANT_ID } from '../../tenants.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 // The message log of an e-commerce connector: listing with filters and keyset pages, one
 // message with its payload (masked for roles that mask personal data), replay, retries with
@@ -32,11 +32,6 @@ interface LogEntry {
   result: Record<string, unknown> | null;
 }
 
-function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 async function push(messages: FakePushMessage[]): Promise<void> {
   const { payload, headers } = signedPush(CREDS, messages, h.now());

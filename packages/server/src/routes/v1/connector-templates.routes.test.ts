@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createHarness, type Harness } from '../../test-support/harness.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 const SECRET = 'template-secret-9f8e7d6c5b4a';
 const APP_ID = 'wx0000000000template';
@@ -26,11 +27,6 @@ afterAll(async () => {
   await h.close();
 });
 
-function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 interface Template {
   format: string;

@@ -3,6 +3,7 @@ import { startFakeWechatServer, type FakeWechatServer } from '@datong/connectors
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createHarness, makeSource, send, type Harness } from '../../test-support/harness.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 // The fake WeChat servers bind to 127.0.0.1 with an OS-assigned port.
 
@@ -23,11 +24,6 @@ async function call(opts: InjectOptions): Promise<LightMyRequestResponse> {
   return r;
 }
 
-function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 /** Session keys are 16 random bytes in base64; fixed ones keep the tampering test deterministic. */
 const sessionKey = (n: number): string => Buffer.alloc(16, n).toString('base64');

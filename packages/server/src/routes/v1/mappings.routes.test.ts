@@ -1,7 +1,7 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, signIn } from '../../test-support/console-users.js';
 import { bearer, createHarness, type Harness } from '../../test-support/harness.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 let h: Harness;
 let connectorId: string;
@@ -21,11 +21,6 @@ afterAll(async () => {
   await h.close();
 });
 
-function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 const preview = (payload: unknown, key = h.adminKey) => h.inject({ method: 'POST', url: '/v1/mappings/preview', headers: bearer(key), payload: payload as Record<string, unknown> });
 

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, signIn } from '../../test-support/console-users.js';
 import { bearer, createHarness, makeSource, send, type Harness } from '../../test-support/harness.js';
 import { createApiKey } from './admin.routes.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 // Webhook receivers bind to 127.0.0.1 with an OS-assigned port.
 
@@ -71,11 +71,6 @@ afterEach(async () => {
   }
 });
 
-function expectProblem(r: LightMyRequestResponse, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 let h: Harness;
 // The server clock follows real time, moved forward by hand so that webhook retries fall due

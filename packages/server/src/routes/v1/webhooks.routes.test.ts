@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createHarness, makeSource, send, type Harness } from '../../test-support/harness.js';
 import { generateWebhookSecret } from '../../webhooks/index.js';
+import { expectProblem } from '../../test-support/problems.js';
 
 // Every receiver binds to 127.0.0.1 with an OS-assigned port; no test sends traffic anywhere else.
 
@@ -62,11 +63,6 @@ afterEach(async () => {
   }
 });
 
-function expectProblem(r: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number, code: string): void {
-  expect(r.statusCode).toBe(status);
-  expect(r.headers['content-type']).toContain('application/problem+json');
-  expect(r.json()).toMatchObject({ status, code });
-}
 
 interface DeliveryOut {
   id: string;
