@@ -41,6 +41,8 @@ describe('maintenance step', () => {
     // Executed one statement per call: a failure here (e.g. VACUUM in a transaction block) throws.
     expect(ran.some((s) => s.includes('customer_identities'))).toBe(true);
     expect(ran).toContain('ANALYZE events');
+    // The quick sample's setting does not outlive the step (on PGlite's one connection, or a pooled one).
+    for (let i = 0; i < 3; i++) expect((await h.db.query<{ t: string }>('SELECT current_setting($1) AS t', ['default_statistics_target'])).rows[0]?.t).toBe('100');
     // Statistics now exist: reltuples is -1 for a never-analyzed table.
     expect(await reltuples('customers')).toBeGreaterThanOrEqual(30);
     expect(await reltuples('events')).toBeGreaterThanOrEqual(30);

@@ -12,6 +12,8 @@ import { deliverDueWebhooks, dispatchOutbox, type DeliveryOptions } from './webh
 
 /** How often the maintenance step looks at its counters (it runs a statement only when one is due). */
 const MAINTENANCE_CHECK_MS = 1_000;
+/** The statistics target of a quick ANALYZE in the maintenance step (PostgreSQL's default is 100). */
+const QUICK_STATISTICS_TARGET = 10;
 /** PGlite: VACUUM of the churning queue tables at most this often. */
 const VACUUM_EVERY_MS = 10_000;
 /** The first ANALYZE after this many processed messages, then after twice as many… up to every 100k. */
@@ -122,7 +124,9 @@ export class Runner {
       this.#lastVacuum = Date.now();
       ran.push('VACUUM (ANALYZE) inbox, outbox, webhook_deliveries');
     }
+    let young = false;
     if (this.#processedSinceAnalyze >= this.#analyzeAt) {
+      young = this.#analyzeAt < ANALYZE_EVERY_MESSAGES;
       this.#processedSinceAnalyze = 0;
       this.#analyzeAt = Math.min(this.#analyzeAt * 2, ANALYZE_EVERY_MESSAGES);
       ran.push(
@@ -132,8 +136,33 @@ export class Runner {
         'ANALYZE events',
       );
     }
+    if (ran.length === 0) return ran;
+    // Sample 3,000 rows a table instead of 30,000 (ANALYZE events: ~470 → ~40 ms at 120k events on
+    // PGlite) where a full sample costs most: on PGlite, where every statement waits for these (one
+    // connection), and on PostgreSQL while the tables are young and grow fast (the doubling
+    // thresholds), when the planner needs to learn their sizes more than their distributions; the
+    // hot statements are steered to index probes anyway. Later PostgreSQL runs (every 100k
+    // messages) use the configured target, as autovacuum does.
+    const db = this.#deps.db;
+    const quick = `default_statistics_target = ${QUICK_STATISTICS_TARGET}`;
     // One statement per call: VACUUM refuses to run inside the implicit transaction of a multi-statement string.
-    for (const sql of ran) await this.#deps.db.exec(sql);
+    if (db.kind === 'pglite') {
+      // One connection: the setting holds for these statements, and is reset at once.
+      await db.exec(`SET ${quick}`);
+      try {
+        for (const sql of ran) await db.exec(sql);
+      } finally {
+        await db.exec('RESET default_statistics_target');
+      }
+    } else if (young) {
+      // Pooled connections: the setting must stay on the one that analyzes (ANALYZE runs in a transaction; VACUUM is PGlite's only).
+      await db.tx(async (q) => {
+        await q.exec(`SET LOCAL ${quick}`);
+        for (const sql of ran) await q.exec(sql);
+      });
+    } else {
+      for (const sql of ran) await db.exec(sql);
+    }
     return ran;
   }
 
