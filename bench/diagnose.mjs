@@ -11,6 +11,9 @@
 //   DIAG_NODE_FLAGS='…'        Node flags of the server child instead of SERVER_NODE_FLAGS ('' for none)
 //   DIAG_CLIENTS=20            concurrent clients sending batches
 //   DATONG_*                   passed to the server, e.g. DATONG_INBOX_BATCH_SIZE=2000
+// Prints per run: throughput, CPU, the slowest statements, inline transactions by outcome and
+// their phases (timeline: connection + BEGIN, inbox, resolution + speculative inserts, lock wait,
+// locked until COMMIT; share of the run with 0/1/2/3+ open and with the lock held).
 // Example: DIAG_DB=pglite DIAG_ANALYZE_BEFORE=1 node bench/diagnose.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -64,6 +67,7 @@ async function main() {
       const inboxTx = stats.find((x) => x.sql.includes('FROM inbox WHERE status = 0'));
       log(`run ${r}: ${num(events / secs)} ev/s processed; ${num((blocks1 - blocks0) / events, 1)} buffer accesses per event; ${inboxTx?.calls ?? '?'} inbox claims; cpu server ${cpu.serverPct}% postgres ${cpu.postgresPct}%`);
       console.log(`  inline transactions so far: ${JSON.stringify(await server.rpc('speculation'))}`);
+      console.log(`  timeline: ${JSON.stringify(await server.rpc('timeline'))}`);
       const loop = stats.find((x) => x.sql.startsWith('event-loop delay'));
       if (loop) console.log(`  ${loop.sql}`);
       for (const x of stats.filter((x) => x !== loop).slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);

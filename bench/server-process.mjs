@@ -25,6 +25,8 @@ const { db, deps, metrics } = datong;
 const tenantId = DEFAULT_TENANT_ID;
 
 const sqlStats = new Map();
+/** Phase times of inline ingest transactions (see `timeline`). */
+const inlineMarks = [];
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 let inspectorSession = null;
@@ -57,6 +59,41 @@ const commands = {
   async newSource({ name }) {
     const s = await createSource(db, deps, tenantId, name, 'server', new Date());
     return { sourceId: s.id, writeKey: s.writeKey };
+  },
+  /**
+   * Inline ingest transactions since the last call, averaged (ms): waiting for a connection and
+   * BEGIN, the raw messages into the inbox, resolution and the speculative inserts, waiting for
+   * the tenant's lock, and from the lock to the end of COMMIT; and the share of the wall time with
+   * 0, 1, 2 or 3+ of them open, and with the lock held.
+   */
+  async timeline() {
+    const ms = inlineMarks.splice(0);
+    if (ms.length === 0) return {};
+    const avg = (f) => +(ms.reduce((n, m) => n + f(m), 0) / ms.length).toFixed(1);
+    const start = Math.min(...ms.map((m) => m.t0));
+    const wall = Math.max(...ms.map((m) => m.end)) - start;
+    const edges = ms.flatMap((m) => [[m.t0, 1], [m.end, -1]]).sort((a, b) => a[0] - b[0]);
+    const open = [0, 0, 0, 0];
+    let k = 0;
+    let last = start;
+    for (const [t, d] of edges) {
+      open[Math.min(k, 3)] += t - last;
+      last = t;
+      k += d;
+    }
+    const share = (x) => +(x / wall).toFixed(2);
+    return {
+      transactions: ms.length,
+      wallMs: Math.round(wall),
+      begin: avg((m) => m.first - m.t0),
+      inbox: avg((m) => m.inboxEnd - m.inboxStart),
+      resolveAndInsert: avg((m) => m.lockStart - m.inboxEnd),
+      lockWait: avg((m) => m.lockEnd - m.lockStart),
+      locked: avg((m) => m.end - m.lockEnd),
+      total: avg((m) => m.end - m.t0),
+      open: open.map(share),
+      lockHeld: share(ms.reduce((n, m) => n + (m.end - m.lockEnd), 0)),
+    };
   },
   /** Messages the workers finished (processed + quarantined) since the server started. */
   async progress() {
@@ -311,15 +348,21 @@ function instrument(handle) {
     const t = performance.now();
     let inTx = 0;
     let locked = null;
+    const marks = { t0: t };
     return tx
       .call(handle, (q) =>
         fn({
           exec: (s) => q.exec(s),
           query: async (sql, params) => {
             const t1 = performance.now();
+            if (marks.first === undefined) marks.first = t1;
+            if (sql.startsWith('WITH batches')) marks.inboxStart = t1;
+            if (sql.startsWith('INSERT INTO identity_locks')) marks.lockStart = t1;
             try {
               return await q.query(sql, params);
             } finally {
+              if (sql.startsWith('WITH batches')) marks.inboxEnd = performance.now();
+              if (sql.startsWith('INSERT INTO identity_locks')) marks.lockEnd = performance.now();
               const d = performance.now() - t1;
               inTx += d;
               record('[tx]', sql, d);
@@ -334,6 +377,10 @@ function instrument(handle) {
         record('[tx] (JS + BEGIN/COMMIT between statements)', '', total - inTx);
         // The serial part: from holding the tenant's identity lock to the end of COMMIT.
         if (locked !== null) record('[tx] (tenant identity lock held, until COMMIT done)', '', performance.now() - locked);
+        if (marks.inboxStart !== undefined && marks.lockEnd !== undefined) {
+          marks.end = performance.now();
+          inlineMarks.push(marks);
+        }
       });
   };
 }
