@@ -9,6 +9,7 @@ import {
   processTenantMessages,
   type IncomingMessage,
   type InboxRow,
+  type PreparedMessages,
   type Speculation,
 } from '../jobs/process-inbox.js';
 import { newId } from '../ids.js';
@@ -17,7 +18,7 @@ import { lockTenantIdentities } from './identity-lock.js';
 import type { ServerDeps } from './context.js';
 import { GroupCommit } from './group-commit.js';
 import { sealRawBatch } from './raw-batches.js';
-import { tenantConfig } from './tenant-config.js';
+import { tenantConfig, type TenantConfig } from './tenant-config.js';
 
 export interface IngestResult {
   accepted: number;
@@ -200,7 +201,12 @@ export class InlineIngest {
     const deps = this.#deps;
     const tenantId = (subs[0] as Submission).tenantId;
     const now = deps.clock();
-    const config = await tenantConfig(deps.db, deps.db, tenantId);
+    // On PostgreSQL the configuration is read on another connection while this transaction begins,
+    // and the messages are prepared (parsed, blind-indexed) while the raw messages are being stored:
+    // both off the transaction's path. PGlite has one connection: there, everything in turn.
+    const overlap = deps.db.kind === 'postgres';
+    const configRead = tenantConfig(deps.db, deps.db, tenantId);
+    configRead.catch(() => undefined); // awaited below; not unhandled if the transaction fails first
     // The same message twice in this batch counts once (the first).
     const incoming: (IncomingMessage & { readonly batchId: string; readonly batchPos: number })[] = [];
     const keys = new Set<string>();
@@ -214,8 +220,12 @@ export class InlineIngest {
         incoming.push({ inboxId: null, sourceId: s.sourceId, messageId: id, receivedAt: s.receivedAt, raw: s.messages[i], payloadEnc: () => keyring.encrypt(json), batchId: s.batchId, batchPos: i });
       });
     }
-    const prepared = prepareMessages(deps.keyring, tenantId, config, incoming, now);
-    const rejected = new Set(prepared.rejected.map((m) => messageKey(m.sourceId, m.messageId)));
+    const prepare = async (): Promise<{ config: TenantConfig; prepared: PreparedMessages; rejected: Set<string> }> => {
+      const config = await configRead;
+      const prepared = prepareMessages(deps.keyring, tenantId, config, incoming, now);
+      return { config, prepared, rejected: new Set(prepared.rejected.map((m) => messageKey(m.sourceId, m.messageId))) };
+    };
+    const early = overlap ? null : await prepare();
     // Stored in key order, so two inline transactions storing the same messages wait for each
     // other instead of deadlocking (processing keeps the order of arrival).
     const ordered = [...incoming].sort((a, b) => {
@@ -229,7 +239,7 @@ export class InlineIngest {
       // (another server, the worker path) waits for it, then counts as a duplicate. processed_at
       // is stamped here, as the inbox worker stamps it when it marks a claimed batch: the commit
       // follows within the same transaction.
-      const stored = await q.query<{ source_id: string; message_id: string }>(
+      const storing = q.query<{ source_id: string; message_id: string }>(
         `WITH batches AS (
            INSERT INTO inbox_batches (tenant_id, id, source_id, received_at, messages, payload_enc)
            SELECT $1, b.id, b.s, b.r, b.n, b.p FROM unnest($8::text[], $9::text[], $10::timestamptz[], $11::int[], $12::text[]) AS b(id, s, r, n, p))
@@ -246,7 +256,8 @@ export class InlineIngest {
           ordered.map((m) => m.receivedAt.toISOString()),
           ordered.map((m) => m.batchId),
           ordered.map((m) => m.batchPos),
-          ordered.map((m) => (rejected.has(messageKey(m.sourceId, m.messageId)) ? 2 : 1)),
+          // Quarantined whole (2) or processed (1); when preparing overlaps, quarantined ones are marked after.
+          ordered.map((m) => (early?.rejected.has(messageKey(m.sourceId, m.messageId)) ? 2 : 1)),
           subs.map((s) => s.batchId),
           subs.map((s) => s.sourceId),
           subs.map((s) => s.receivedAt.toISOString()),
@@ -254,9 +265,19 @@ export class InlineIngest {
           subs.map((s) => s.batch),
         ],
       );
+      storing.catch(() => undefined); // awaited below, after preparing
+      const { config, prepared } = early ?? (await prepare());
+      const stored = await storing;
       const fresh = new Set(stored.rows.map((r) => messageKey(r.source_id, r.message_id)));
       if (fresh.size === 0) return { fresh, processed: 0, quarantined: 0, receivedAt: [] };
       const kept = keepMessages(prepared, fresh);
+      if (!early && kept.rejected.length > 0) {
+        await q.query(
+          `UPDATE inbox i SET status = 2 FROM unnest($2::text[], $3::text[]) AS u(s, m)
+           WHERE i.tenant_id = $1 AND i.source_id = u.s AND i.message_id = u.m`,
+          [tenantId, kept.rejected.map((m) => m.sourceId), kept.rejected.map((m) => m.messageId)],
+        );
+      }
       // On PostgreSQL, with another transaction of this process possibly holding the tenant's
       // lock right now, most of the batch is written before taking it (a speculation checked
       // under the lock); the embedded database runs one transaction at a time anyway.
