@@ -40,8 +40,18 @@ async function log(query = ''): Promise<LogEntry[]> {
 }
 
 async function closeDrawer(): Promise<void> {
-  await page.locator('.ant-drawer-close').click();
-  await page.getByTestId('message-detail').waitFor({ state: 'detached' });
+  // A click that lands while the drawer re-renders (its detail is refetched after a replay) can be
+  // lost, as a user's would be: click again, up to four times (one fresh-clone run lost one).
+  for (let attempt = 1; ; attempt++) {
+    if ((await page.getByTestId('message-detail').count()) === 0) return;
+    await page.locator('.ant-drawer-close').click();
+    try {
+      await page.getByTestId('message-detail').waitFor({ state: 'detached', timeout: 5_000 });
+      return;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
 }
 
 beforeAll(async () => {
