@@ -4,6 +4,7 @@
 //   DIAG_DB=pglite|postgres    database (postgres: a throwaway cluster, stopped at the end)
 //   DIAG_RUNS=3                ingest runs of DIAG_EVENTS events each (default 40,000)
 //   DIAG_ANALYZE_BEFORE=1,2    run ANALYZE on the server's database before these runs (0-based)
+//   DIAG_SQL_BEFORE='…'        SQL run once on the server's database before the first run (A/B of a schema change)
 //   DIAG_EXPLAIN=1             after the last run, EXPLAIN ANALYZE the batch's rule-tag query
 //                              (total_spend over ~400 roots) and identity probe (~900 keys)
 //   DIAG_PROFILE=/tmp/p        CPU profile of the server child per run (/tmp/p-<run>.cpuprofile)
@@ -42,6 +43,10 @@ async function main() {
   try {
     await createTagRule(server);
     if (pgss) await server.rpc('sql', { text: 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' });
+    if (process.env.DIAG_SQL_BEFORE) {
+      await server.rpc('sql', { text: process.env.DIAG_SQL_BEFORE });
+      log(`ran DIAG_SQL_BEFORE: ${process.env.DIAG_SQL_BEFORE}`);
+    }
     for (let r = 0; r < runs; r++) {
       if (analyzeBefore.has(r)) {
         const t = Date.now();
@@ -65,7 +70,7 @@ async function main() {
       const stats = await server.rpc('sqlTiming', { reset: true });
       if (pgss) await printPgss(server, events);
       const inboxTx = stats.find((x) => x.sql.includes('FROM inbox WHERE status = 0'));
-      log(`run ${r}: ${num(events / secs)} ev/s processed; ${num((blocks1 - blocks0) / events, 1)} buffer accesses per event; ${inboxTx?.calls ?? '?'} inbox claims; cpu server ${cpu.serverPct}% postgres ${cpu.postgresPct}%`);
+      log(`run ${r}: ${num(events / secs)} ev/s processed; ${num((blocks1 - blocks0) / events, 1)} buffer accesses per event; ${inboxTx?.calls ?? '?'} inbox claims; cpu server ${cpu.serverPct}% postgres ${cpu.postgresPct}%; CPU per event: server ${num((cpu.serverMs * 1000) / events, 1)} µs, postgres ${num((cpu.postgresMs * 1000) / events, 1)} µs`);
       console.log(`  inline transactions so far: ${JSON.stringify(await server.rpc('speculation'))}`);
       console.log(`  timeline: ${JSON.stringify(await server.rpc('timeline'))}`);
       const loop = stats.find((x) => x.sql.startsWith('event-loop delay'));

@@ -235,7 +235,7 @@ export function cpuSnapshot(serverPid) {
 export function cpuDelta(a, b) {
   const wall = b.at - a.at;
   const pct = (x) => Math.round((x / wall) * 100);
-  return { wallMs: wall, serverPct: pct(b.server - a.server), postgresPct: pct(Math.max(0, b.postgres - a.postgres)), loadgenPct: pct(b.loadgen - a.loadgen) };
+  return { wallMs: wall, serverPct: pct(b.server - a.server), postgresPct: pct(Math.max(0, b.postgres - a.postgres)), loadgenPct: pct(b.loadgen - a.loadgen), serverMs: b.server - a.server, postgresMs: Math.max(0, b.postgres - a.postgres) };
 }
 
 // ---------------------------------------------------------------------------------------------
