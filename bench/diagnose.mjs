@@ -75,7 +75,9 @@ async function main() {
       console.log(`  timeline: ${JSON.stringify(await server.rpc('timeline'))}`);
       const loop = stats.find((x) => x.sql.startsWith('event-loop delay'));
       if (loop) console.log(`  ${loop.sql}`);
-      for (const x of stats.filter((x) => x !== loop).slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms  ${x.sql.slice(0, 110)}`);
+      const chars = stats.reduce((a, x) => a + (x.chars ?? 0), 0);
+      console.log(`  sent to the database: ${num(chars / events)} characters per event (statement text and parameters)`);
+      for (const x of stats.filter((x) => x !== loop).slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms ${num((x.chars ?? 0) / events).padStart(5)} ch/ev  ${x.sql.slice(0, 100)}`);
     }
     if (process.env.DIAG_EXPLAIN === '1') await explain(server);
   } finally {

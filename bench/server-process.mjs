@@ -27,6 +27,38 @@ const tenantId = DEFAULT_TENANT_ID;
 const sqlStats = new Map();
 /** Phase times of inline ingest transactions (see `timeline`). */
 const inlineMarks = [];
+/**
+ * The planning chain of speculating transactions, in lock order (ms, averages): from the previous
+ * batch's confirmation (lock taken and graph checked) to this one's graph read, the read, the
+ * planning after it, the speculative inserts, until the lock is asked for, the lock wait, the check,
+ * and the period between two confirmations (what bounds throughput when the chain is the limit).
+ */
+function chain(ms) {
+  const spec = ms.filter((m) => m.insEnd !== undefined && m.lockEnd !== undefined).sort((a, b) => a.lockEnd - b.lockEnd);
+  const confirm = (m) => m.checkEnd ?? m.lockEnd;
+  const rows = [];
+  for (let i = 1; i < spec.length; i++) {
+    const prev = spec[i - 1];
+    const m = spec[i];
+    const planStart = m.readEnd ?? Math.max(confirm(prev), m.inboxEnd);
+    rows.push({
+      turnToRead: m.readStart !== undefined ? m.readStart - confirm(prev) : null,
+      read: m.readStart !== undefined ? m.readEnd - m.readStart : null,
+      plan: m.insStart - planStart,
+      inserts: m.insEnd - m.insStart,
+      toLock: m.lockStart - m.insEnd,
+      lockWait: m.lockEnd - m.lockStart,
+      check: confirm(m) - m.lockEnd,
+      period: confirm(m) - confirm(prev),
+    });
+  }
+  const out = { batches: rows.length };
+  for (const k of ['turnToRead', 'read', 'plan', 'inserts', 'toLock', 'lockWait', 'check', 'period']) {
+    const xs = rows.map((r) => r[k]).filter((x) => x !== null);
+    out[k] = xs.length ? +(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1) : null;
+  }
+  return out;
+}
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
 let inspectorSession = null;
@@ -93,6 +125,12 @@ const commands = {
       total: avg((m) => m.end - m.t0),
       open: open.map(share),
       lockHeld: share(ms.reduce((n, m) => n + (m.end - m.lockEnd), 0)),
+      // Under the lock: statements (how many, how long), the JS between them, and COMMIT.
+      lockedStatements: avg((m) => m.lockedCalls ?? 0),
+      lockedSql: avg((m) => m.lockedSql ?? 0),
+      lockedJs: avg((m) => m.lastEnd - m.lockEnd - (m.lockedSql ?? 0)),
+      commit: avg((m) => m.end - m.lastEnd),
+      chain: chain(ms),
     };
   },
   /** Messages the workers finished (processed + quarantined) since the server started. */
@@ -315,11 +353,24 @@ process.on('message', async (msg) => {
  */
 function instrument(handle) {
   const key = (sql) => sql.replace(/\s+/g, ' ').trim().slice(0, 110);
-  const record = (where, sql, ms) => {
-    const k = `${where} ${key(sql)}`;
-    const s = sqlStats.get(k) ?? { calls: 0, ms: 0, maxMs: 0 };
+  /** Characters of a statement's text and parameters (what the driver sends, near enough). */
+  const size = (sql, params) => {
+    let n = sql.length;
+    for (const p of params ?? []) {
+      if (typeof p === 'string') n += p.length;
+      else if (Array.isArray(p)) for (const x of p) n += String(x).length + 3;
+      else if (p !== null && p !== undefined) n += String(p).length;
+    }
+    return n;
+  };
+  const record = (where, sql, ms, params) => {
+    // WRITE_BATCH_SQL runs twice in a speculation: its inserts before the lock, identities and updates under it.
+    const part = sql.startsWith('WITH nc AS') && params !== undefined ? (params[3] === '[]' ? ' [inserts]' : params[2] === '[]' ? ' [updates]' : ' [all]') : '';
+    const k = `${where}${part} ${key(sql)}`;
+    const s = sqlStats.get(k) ?? { calls: 0, ms: 0, maxMs: 0, chars: 0 };
     s.calls++;
     s.ms += ms;
+    if (params !== undefined) s.chars += size(sql, params);
     s.maxMs = Math.max(s.maxMs, ms);
     sqlStats.set(k, s);
   };
@@ -328,7 +379,7 @@ function instrument(handle) {
     try {
       return await target.query(sql, params);
     } finally {
-      record(where, sql, performance.now() - t);
+      record(where, sql, performance.now() - t, params ?? []);
     }
   };
   const query = handle.query;
@@ -358,14 +409,26 @@ function instrument(handle) {
             if (marks.first === undefined) marks.first = t1;
             if (sql.startsWith('WITH batches')) marks.inboxStart = t1;
             if (sql.startsWith('INSERT INTO identity_locks')) marks.lockStart = t1;
+            const graph = sql.startsWith('WITH o AS MATERIALIZED');
+            if (graph && marks.lockEnd === undefined) marks.readStart = t1;
+            const specInserts = sql.startsWith('WITH nc AS') && params?.[3] === '[]';
+            if (specInserts) marks.insStart = t1;
             try {
               return await q.query(sql, params);
             } finally {
+              if (graph && marks.lockEnd === undefined) marks.readEnd = performance.now();
+              if (graph && marks.lockEnd !== undefined && marks.checkEnd === undefined) marks.checkEnd = performance.now();
+              if (specInserts) marks.insEnd = performance.now();
+              marks.lastEnd = performance.now();
+              if (marks.lockEnd !== undefined && !sql.startsWith('INSERT INTO identity_locks')) {
+                marks.lockedSql = (marks.lockedSql ?? 0) + (marks.lastEnd - t1);
+                marks.lockedCalls = (marks.lockedCalls ?? 0) + 1;
+              }
               if (sql.startsWith('WITH batches')) marks.inboxEnd = performance.now();
               if (sql.startsWith('INSERT INTO identity_locks')) marks.lockEnd = performance.now();
               const d = performance.now() - t1;
               inTx += d;
-              record('[tx]', sql, d);
+              record('[tx]', sql, d, params ?? []);
               if (locked === null && sql.startsWith('INSERT INTO identity_locks')) locked = performance.now();
             }
           },

@@ -146,6 +146,24 @@ export interface Pending {
   msg: ParsedMessage;
   refs: IdentityRef[];
   plain: Map<string, Identifier>;
+  /** The message's profile traits (identify). */
+  traits: Record<string, unknown>;
+  /** Its timeline event as far as it is known before resolution. */
+  event: PreparedEvent;
+}
+
+/**
+ * A timeline event before its customer is known: everything else, already serialized (built in
+ * `prepareMessages`, which inline ingest runs while the raw messages are being stored, so the
+ * largest JSON of a batch is not written on the path of its planning turn).
+ */
+export interface PreparedEvent {
+  readonly id: string;
+  readonly properties: Record<string, unknown>;
+  /** `{"id":…,"customer_id":`: the row's JSON up to its customer. */
+  readonly head: string;
+  /** `,"source_id":…}`: the row's JSON after its customer. */
+  readonly tail: string;
 }
 
 export interface QuarantineRow {
@@ -232,9 +250,61 @@ export function prepareMessages(keyring: Keyring, tenantId: string, config: Tena
       out.rejected.push(row);
       continue;
     }
-    out.pending.push({ row, msg, refs, plain });
+    const traits = profileTraits(msg);
+    out.pending.push({ row, msg, refs, plain, traits, event: prepareEvent(keyring, config, row, msg, traits, now, out.quarantine) });
   }
   return out;
+}
+
+/** The timeline event of a message, but for its customer; an order amount that is not exact money goes to quarantine. */
+function prepareEvent(keyring: Keyring, config: TenantConfig, row: IncomingMessage, msg: ParsedMessage, traits: Record<string, unknown>, now: Date, quarantine: QuarantineRow[]): PreparedEvent {
+  let amount: string | null = null;
+  let currency: string | null = null;
+  if (msg.type === 'track' && (msg.event === ORDER_COMPLETED || msg.event === ORDER_REFUNDED)) {
+    const raw = msg.properties['total'] ?? msg.properties['revenue'] ?? msg.properties['value'];
+    const cur = msg.properties['currency'] ?? 'CNY';
+    if (raw !== undefined && isCurrencyCode(cur)) {
+      const minor = toMinorUnits(raw, cur);
+      if (minor !== undefined) {
+        amount = minor.toString();
+        currency = cur;
+      }
+    }
+    if (amount === null && raw !== undefined) {
+      quarantine.push({
+        id: newId('qua', now.getTime()),
+        kind: 'value',
+        source_id: row.sourceId,
+        message_id: row.messageId,
+        field: 'properties.total',
+        reason: 'order amount is not an exact decimal in a valid ISO 4217 currency',
+        payload_enc: keyring.encrypt(JSON.stringify({ field: 'properties.total', value: raw, currency: cur })),
+      });
+    }
+  }
+  const { traits: _dropped, ...context } = msg.context;
+  const campaign = context['campaign'];
+  const campaignSource =
+    typeof campaign === 'object' && campaign !== null && typeof (campaign as Record<string, unknown>)['source'] === 'string'
+      ? ((campaign as Record<string, unknown>)['source'] as string)
+      : null;
+  const channel = campaignSource ?? config.sources.get(row.sourceId) ?? null;
+  const properties = msg.type === 'identify' || msg.type === 'group' ? { ...traits, ...(msg.groupId ? { groupId: msg.groupId } : {}) } : msg.properties;
+  const id = newId('evt', now.getTime());
+  const rest = JSON.stringify({
+    source_id: row.sourceId,
+    message_id: row.messageId,
+    type: msg.type,
+    event: msg.event,
+    occurred_at: msg.occurredAt.toISOString(),
+    received_at: row.receivedAt.toISOString(),
+    channel,
+    properties,
+    context,
+    amount_minor: amount,
+    currency,
+  });
+  return { id, properties, head: `{"id":${JSON.stringify(id)},"customer_id":`, tail: `,${rest.slice(1)}` };
 }
 
 /** Keeps only the messages whose key is in `keep` (inline ingest: the ones not seen before). */
@@ -375,13 +445,26 @@ export const MERGE_BATCH_SQL = `WITH x AS (SELECT * FROM jsonb_to_recordset($3::
     FROM jsonb_to_recordset($7::jsonb) AS x(id text, "from" text, "into" text, type text, index text, source_id text, message_id text))
   SELECT 1`;
 
+/** An identifier a batch links to a customer; `value` is encrypted when it is written (personal data: only there). */
+interface NewIdentity {
+  readonly value_index: string;
+  readonly customer_id: string;
+  readonly type: string;
+  readonly collection: string;
+  readonly value: string;
+  readonly pii: boolean;
+  readonly source_id: string;
+  readonly message_id: string;
+}
+
 /** A batch resolved against the identity graph: every row it writes, and what the cache keeps of it. */
 interface BatchPlan {
   readonly graph: IdentityGraph;
   readonly customerRows: { id: string; fs: string; ls: string; own: Record<string, unknown>; tr: Record<string, unknown> }[];
-  readonly newIdentities: Record<string, unknown>[];
+  readonly newIdentities: NewIdentity[];
   readonly rowUpdates: { id: string; own: Record<string, unknown>; tr: Record<string, unknown>; fs: string | null; ls: string | null }[];
-  readonly events: Record<string, unknown>[];
+  /** Timeline rows, each a JSON object. */
+  readonly events: string[];
   readonly conflicts: ConflictRow[];
   readonly quarantine: QuarantineRow[];
   readonly merges: { id: string; from: string; into: string; type: string; index: string; source_id: string; message_id: string }[];
@@ -415,7 +498,7 @@ export async function applyMessages(
 ): Promise<void> {
   const cache = identityCacheFor(deps.db, deps.config.queue.identityCacheCustomers).open(tenantId, lock.prev, config.version);
   const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache, false);
-  await writePlan(q, tenantId, now, plan, 'all');
+  await writePlan(deps.keyring, q, tenantId, now, plan, 'all');
   await finishBatch(q, tenantId, config, plan, now);
   cache.store(lock.token, plan.changes);
 }
@@ -455,7 +538,17 @@ export async function applyMessagesOptimistically(
   // One batch at a time plans against the cache, each once the one before it is confirmed (its
   // speculation held, or it was done again and stored): so a batch never builds on a speculation
   // that is being redone, and never inserts an identity its predecessor is about to insert too.
-  const release = await caches.planning(tenantId);
+  // The turn is queued for first; the savepoint's round trip then overlaps the wait for it (the
+  // planning turns of a process follow each other: what a batch spends after its turn begins
+  // and before it is confirmed bounds the process's throughput, docs/benchmarks.md).
+  const turn = caches.planning(tenantId);
+  try {
+    await q.query('SAVEPOINT speculation');
+  } catch (err) {
+    void turn.then((release) => release());
+    throw err;
+  }
+  const release = await turn;
   let held = true;
   const done = (): void => {
     if (held) release();
@@ -467,16 +560,15 @@ export async function applyMessagesOptimistically(
       await applyMessages(deps, q, tenantId, config, prepared, now, await lockTenantIdentities(q, tenantId));
       return 'locked';
     }
-    await q.query('SAVEPOINT speculation');
     const cache = caches.open(tenantId, head, config.version);
     const plan = await planBatch(deps, q, tenantId, config, prepared, now, cache, true);
     const token = nextLockToken();
     cache.store(token, plan.changes);
-    await writePlan(q, tenantId, now, plan, 'inserts');
+    await writePlan(deps.keyring, q, tenantId, now, plan, 'inserts');
     const lock = await lockTenantIdentities(q, tenantId, token);
     if (lock.prev === head && (await graphUnchanged(q, tenantId, config, plan))) {
       done();
-      await writePlan(q, tenantId, now, plan, 'updates');
+      await writePlan(deps.keyring, q, tenantId, now, plan, 'updates');
       await finishBatch(q, tenantId, config, plan, now);
       return 'speculated';
     }
@@ -523,7 +615,7 @@ function usedGraph(graph: IdentityGraph, owners: GraphRows['owners']): GraphRows
 async function graphUnchanged(q: Queryable, tenantId: string, config: TenantConfig, plan: BatchPlan): Promise<boolean> {
   const ignore = {
     members: new Set(plan.customerRows.map((c) => c.id)),
-    links: new Map(plan.newIdentities.map((i) => [String(i['value_index']), String(i['customer_id'])])),
+    links: new Map(plan.newIdentities.map((i) => [i.value_index, i.customer_id])),
   };
   // Keys the batch linked itself had no owner when read (or they would not be linked): asking
   // about them again would only find the batch's own rows.
@@ -547,9 +639,7 @@ async function planBatch(
   cache: IdentityCacheView,
   speculative: boolean,
 ): Promise<BatchPlan> {
-  const { keyring } = deps;
   const rules = config.identityRules;
-  const sources = config.sources;
   const wanted = config.subscribed;
   const pending = prepared.pending;
   const quarantine = [...prepared.quarantine];
@@ -605,10 +695,11 @@ async function planBatch(
   const readUsed = speculative && cached.missing.length > 0 ? canonicalGraph(usedGraph(graph, readRows.owners), NOTHING_OWN) : '';
 
   const newCustomers: { id: string; at: string }[] = [];
-  const newIdentities: Record<string, unknown>[] = [];
+  const newIdentities: NewIdentity[] = [];
   const linkedIdentities: CachedIdentity[] = [];
   const merges: { id: string; from: string; into: string; type: string; index: string; source_id: string; message_id: string }[] = [];
-  const events: Record<string, unknown>[] = [];
+  /** Timeline rows, as JSON objects. */
+  const events: string[] = [];
   const traitOps: { member: string; traits: Record<string, unknown> }[] = [];
   const seen = new Map<string, { fs: number; ls: number }>();
   const outbox: DomainEvent[] = [];
@@ -637,7 +728,7 @@ async function planBatch(
       await new Promise((resolve) => setImmediate(resolve));
     }
     const { msg } = p;
-    const row = { source_id: p.row.sourceId, message_id: p.row.messageId, received_at: p.row.receivedAt };
+    const row = { source_id: p.row.sourceId, message_id: p.row.messageId };
     const res = graph.resolve(p.refs, () => newId('cus', now.getTime()));
     const occurred = msg.occurredAt.getTime();
     if (res.created) {
@@ -649,14 +740,13 @@ async function planBatch(
       const id = p.plain.get(ref.key);
       if (!id) continue;
       linkedIdentities.push({ key: ref.key, type: ref.type, memberId: res.customerId });
-      const pii = PII_TYPES.has(id.type);
       newIdentities.push({
         value_index: ref.key,
         customer_id: res.customerId,
         type: id.type,
         collection: id.collection,
-        value: pii ? null : id.value,
-        value_enc: pii ? keyring.encrypt(id.value) : null,
+        value: id.value,
+        pii: PII_TYPES.has(id.type),
         source_id: row.source_id,
         message_id: row.message_id,
       });
@@ -675,62 +765,14 @@ async function planBatch(
     for (const c of res.conflicts) {
       conflicts.push({ customer_id: c.customerId, identifier_type: c.type, identifier_index: c.identifier.key, reason: c.reason, source_id: row.source_id, message_id: row.message_id });
     }
-    const traits = profileTraits(msg);
+    const { traits, event } = p;
     if (Object.keys(traits).length > 0) {
       traitOps.push({ member: res.customerId, traits });
       if (!res.created) updatedRoots.add(res.rootId);
     }
     touchSeen(res.customerId, occurred);
     touchedRoots.add(res.rootId);
-
-    const eventId = newId('evt', now.getTime());
-    let amount: string | null = null;
-    let currency: string | null = null;
-    if (msg.type === 'track' && (msg.event === ORDER_COMPLETED || msg.event === ORDER_REFUNDED)) {
-      const raw = msg.properties['total'] ?? msg.properties['revenue'] ?? msg.properties['value'];
-      const cur = msg.properties['currency'] ?? 'CNY';
-      if (raw !== undefined && isCurrencyCode(cur)) {
-        const minor = toMinorUnits(raw, cur);
-        if (minor !== undefined) {
-          amount = minor.toString();
-          currency = cur;
-        }
-      }
-      if (amount === null && raw !== undefined) {
-        quarantine.push({
-          id: newId('qua', now.getTime()),
-          kind: 'value',
-          source_id: row.source_id,
-          message_id: row.message_id,
-          field: 'properties.total',
-          reason: 'order amount is not an exact decimal in a valid ISO 4217 currency',
-          payload_enc: keyring.encrypt(JSON.stringify({ field: 'properties.total', value: raw, currency: cur })),
-        });
-      }
-    }
-    const { traits: _dropped, ...context } = msg.context;
-    const campaign = context['campaign'];
-    const campaignSource =
-      typeof campaign === 'object' && campaign !== null && typeof (campaign as Record<string, unknown>)['source'] === 'string'
-        ? ((campaign as Record<string, unknown>)['source'] as string)
-        : null;
-    const channel = campaignSource ?? sources.get(row.source_id) ?? null;
-    const properties = msg.type === 'identify' || msg.type === 'group' ? { ...traits, ...(msg.groupId ? { groupId: msg.groupId } : {}) } : msg.properties;
-    events.push({
-      id: eventId,
-      customer_id: res.customerId,
-      source_id: row.source_id,
-      message_id: row.message_id,
-      type: msg.type,
-      event: msg.event,
-      occurred_at: msg.occurredAt.toISOString(),
-      received_at: new Date(row.received_at).toISOString(),
-      channel,
-      properties,
-      context,
-      amount_minor: amount,
-      currency,
-    });
+    events.push(`${event.head}${JSON.stringify(res.customerId)}${event.tail}`);
     if (msg.event) {
       eventNames.add(msg.event);
       let set = rootsByEvent.get(msg.event);
@@ -742,7 +784,7 @@ async function planBatch(
         type: 'event.received',
         payload: {
           customerId: res.rootId,
-          event: { id: eventId, type: msg.type, event: msg.event, occurredAt: msg.occurredAt.toISOString(), sourceId: row.source_id, messageId: row.message_id, properties },
+          event: { id: event.id, type: msg.type, event: msg.event, occurredAt: msg.occurredAt.toISOString(), sourceId: row.source_id, messageId: row.message_id, properties: event.properties },
         },
       });
     }
@@ -842,14 +884,17 @@ async function planBatch(
  * (`inserts`: rows no other transaction can touch) before the lock, and the rest (`updates`:
  * identities, profile updates, merges) under it.
  */
-async function writePlan(q: Queryable, tenantId: string, now: Date, plan: BatchPlan, part: 'all' | 'inserts' | 'updates'): Promise<void> {
+async function writePlan(keyring: Keyring, q: Queryable, tenantId: string, now: Date, plan: BatchPlan, part: 'all' | 'inserts' | 'updates'): Promise<void> {
   const nowIso = now.toISOString();
   const inserts = part !== 'updates';
   const updates = part !== 'inserts';
   const rowUpdates = updates ? plan.rowUpdates : [];
   // Identities are the only new rows another transaction can insert too (the same identifier at
   // the same moment): they wait for the lock, so that a speculation never holds one while waiting.
-  const identities = updates ? plan.newIdentities : [];
+  // Personal values are encrypted only now: a speculation has left its planning turn by then.
+  const identities = updates
+    ? plan.newIdentities.map(({ pii, value, ...i }) => ({ ...i, value: pii ? null : value, value_enc: pii ? keyring.encrypt(value) : null }))
+    : [];
   if (inserts || rowUpdates.length > 0 || identities.length > 0) {
     await q.query(WRITE_BATCH_SQL, [
       tenantId,
@@ -858,7 +903,7 @@ async function writePlan(q: Queryable, tenantId: string, now: Date, plan: BatchP
       JSON.stringify(identities),
       JSON.stringify(rowUpdates),
       rowUpdates.map((u) => u.id),
-      JSON.stringify(inserts ? plan.events : []),
+      inserts ? `[${plan.events.join(',')}]` : '[]',
       JSON.stringify(inserts ? plan.conflicts : []),
       JSON.stringify(inserts ? plan.quarantine : []),
     ]);
