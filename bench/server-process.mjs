@@ -365,7 +365,7 @@ function instrument(handle) {
   };
   const record = (where, sql, ms, params) => {
     // WRITE_BATCH_SQL runs twice in a speculation: its inserts before the lock, identities and updates under it.
-    const part = sql.startsWith('WITH nc AS') && params !== undefined ? (params[3] === '[]' ? ' [inserts]' : params[2] === '[]' ? ' [updates]' : ' [all]') : '';
+    const part = sql.startsWith('WITH nc AS') && params !== undefined ? (params[6] === '[]' ? ' [updates]' : params[3] === '[]' && params[4] === '[]' ? ' [inserts]' : ' [all]') : '';
     const k = `${where}${part} ${key(sql)}`;
     const s = sqlStats.get(k) ?? { calls: 0, ms: 0, maxMs: 0, chars: 0 };
     s.calls++;
@@ -411,7 +411,7 @@ function instrument(handle) {
             if (sql.startsWith('INSERT INTO identity_locks')) marks.lockStart = t1;
             const graph = sql.startsWith('WITH o AS MATERIALIZED');
             if (graph && marks.lockEnd === undefined) marks.readStart = t1;
-            const specInserts = sql.startsWith('WITH nc AS') && params?.[3] === '[]';
+            const specInserts = sql.startsWith('WITH nc AS') && params?.[6] !== '[]' && params?.[3] === '[]' && params?.[4] === '[]';
             if (specInserts) marks.insStart = t1;
             try {
               return await q.query(sql, params);
