@@ -160,9 +160,9 @@ export interface Pending {
 export interface PreparedEvent {
   readonly id: string;
   readonly properties: Record<string, unknown>;
-  /** `{"id":…,"customer_id":`: the row's JSON up to its customer. */
+  /** `["evt_…",`: the row's JSON array up to its customer (columns in EVENT_COLUMNS order). */
   readonly head: string;
-  /** `,"source_id":…}`: the row's JSON after its customer. */
+  /** `,"src_…",…]`: the row's JSON array after its customer. */
   readonly tail: string;
 }
 
@@ -291,20 +291,21 @@ function prepareEvent(keyring: Keyring, config: TenantConfig, row: IncomingMessa
   const channel = campaignSource ?? config.sources.get(row.sourceId) ?? null;
   const properties = msg.type === 'identify' || msg.type === 'group' ? { ...traits, ...(msg.groupId ? { groupId: msg.groupId } : {}) } : msg.properties;
   const id = newId('evt', now.getTime());
-  const rest = JSON.stringify({
-    source_id: row.sourceId,
-    message_id: row.messageId,
-    type: msg.type,
-    event: msg.event,
-    occurred_at: msg.occurredAt.toISOString(),
-    received_at: row.receivedAt.toISOString(),
+  // Positional (EVENT_COLUMNS): the database parses no key names and sorts no keys per row.
+  const rest = JSON.stringify([
+    row.sourceId,
+    row.messageId,
+    msg.type,
+    msg.event ?? null,
+    msg.occurredAt.toISOString(),
+    row.receivedAt.toISOString(),
     channel,
     properties,
     context,
-    amount_minor: amount,
+    amount,
     currency,
-  });
-  return { id, properties, head: `{"id":${JSON.stringify(id)},"customer_id":`, tail: `,${rest.slice(1)}` };
+  ]);
+  return { id, properties, head: `[${JSON.stringify(id)},`, tail: `,${rest.slice(1)}` };
 }
 
 /** Keeps only the messages whose key is in `keep` (inline ingest: the ones not seen before). */
@@ -384,7 +385,7 @@ export const IDENTITY_GRAPH_SQL = `WITH o AS MATERIALIZED (
 /**
  * Everything a batch adds or rewrites, in one statement (data-modifying CTEs, each on rows no
  * other touches): new customers with their final values ($3), identities ($4), profile updates of
- * existing customers ($5, $6: their ids), timeline events ($7), identity conflicts ($8) and
+ * existing customers ($5, $6: their ids), timeline events ($7: JSON arrays, PreparedEvent), identity conflicts ($8) and
  * quarantined values ($9). Every UPDATE … FROM also names its rows in an index condition
  * (`id = ANY(…)`): the join alone let a planner without statistics loop over the whole tenant.
  */
@@ -405,9 +406,8 @@ export const WRITE_BATCH_SQL = `WITH nc AS (
     WHERE c.tenant_id = $1 AND c.id = ANY($6::text[]) AND c.id = u.id),
   ev AS (
     INSERT INTO events (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency)
-    SELECT $1, x.id, x.customer_id, x.source_id, x.message_id, x.type, x.event, x.occurred_at, x.received_at, x.channel, x.properties, x.context, x.amount_minor, x.currency
-    FROM jsonb_to_recordset($7::jsonb) AS x(id text, customer_id text, source_id text, message_id text, type text, event text,
-         occurred_at timestamptz, received_at timestamptz, channel text, properties jsonb, context jsonb, amount_minor bigint, currency text)),
+    SELECT $1, x->>0, x->>1, x->>2, x->>3, x->>4, x->>5, (x->>6)::timestamptz, (x->>7)::timestamptz, x->>8, x->9, x->10, (x->>11)::bigint, x->>12
+    FROM jsonb_array_elements($7::jsonb) AS x),
   cf AS (
     INSERT INTO identity_conflicts (tenant_id, customer_id, identifier_type, identifier_index, reason, source_id, message_id, created_at)
     SELECT $1, x.customer_id, x.identifier_type, x.identifier_index, x.reason, x.source_id, x.message_id, $2
@@ -463,7 +463,7 @@ interface BatchPlan {
   readonly customerRows: { id: string; fs: string; ls: string; own: Record<string, unknown>; tr: Record<string, unknown> }[];
   readonly newIdentities: NewIdentity[];
   readonly rowUpdates: { id: string; own: Record<string, unknown>; tr: Record<string, unknown>; fs: string | null; ls: string | null }[];
-  /** Timeline rows, each a JSON object. */
+  /** Timeline rows, each a JSON array (PreparedEvent). */
   readonly events: string[];
   readonly conflicts: ConflictRow[];
   readonly quarantine: QuarantineRow[];
@@ -698,7 +698,7 @@ async function planBatch(
   const newIdentities: NewIdentity[] = [];
   const linkedIdentities: CachedIdentity[] = [];
   const merges: { id: string; from: string; into: string; type: string; index: string; source_id: string; message_id: string }[] = [];
-  /** Timeline rows, as JSON objects. */
+  /** Timeline rows, as JSON arrays. */
   const events: string[] = [];
   const traitOps: { member: string; traits: Record<string, unknown> }[] = [];
   const seen = new Map<string, { fs: number; ls: number }>();
