@@ -121,7 +121,7 @@ async function recordFailure(deps: ServerDeps, ids: number[], err: unknown): Pro
          VALUES ($1, $2, 'message', $3, $4, NULL, $5, $6, $7)`,
         [row.tenant_id, newId('qua', now.getTime()), row.source_id, row.message_id, `processing failed ${row.attempts} times (${code})`, row.payload_enc, now.toISOString()],
       );
-      await q.query('UPDATE inbox SET status = 2, processed_at = $2 WHERE id = $1', [row.id, now.toISOString()]);
+      await q.query('UPDATE inbox SET status = 2, processed_at = $2 WHERE id = $1 AND status = 0', [row.id, now.toISOString()]);
       quarantined++;
     }
     return quarantined;
@@ -347,10 +347,10 @@ export async function processTenantMessages(
   const processedInbox = prepared.pending.map((p) => Number(p.row.inboxId));
   const quarantinedInbox = prepared.rejected.map((r) => Number(r.inboxId));
   if (processedInbox.length > 0) {
-    await q.query('UPDATE inbox SET status = 1, processed_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [processedInbox]);
+    await q.query('UPDATE inbox SET status = 1, processed_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 0', [processedInbox]);
   }
   if (quarantinedInbox.length > 0) {
-    await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [quarantinedInbox, now.toISOString()]);
+    await q.query('UPDATE inbox SET status = 2, processed_at = $2, attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 0', [quarantinedInbox, now.toISOString()]);
   }
   const lock = await lockTenantIdentities(q, tenantId);
   await applyMessages(deps, q, tenantId, config, prepared, now, lock);

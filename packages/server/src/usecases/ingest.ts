@@ -239,22 +239,26 @@ export class InlineIngest {
       // (another server, the worker path) waits for it, then counts as a duplicate. processed_at
       // is stamped here, as the inbox worker stamps it when it marks a claimed batch: the commit
       // follows within the same transaction.
-      const storing = q.query<{ source_id: string; message_id: string }>(
+      // Per message only what differs (its request's index into the request arrays, its id,
+      // position and status); RETURNING gives back the stored ones per request. A message stored
+      // processed has no id (the workers claim only pending ones by it: migration 0015).
+      const subIndex = new Map(subs.map((s, i) => [s.batchId, i]));
+      const storing = q.query<{ batch_id: string; pos: number[] }>(
         `WITH batches AS (
            INSERT INTO inbox_batches (tenant_id, id, source_id, received_at, messages, payload_enc)
-           SELECT $1, b.id, b.s, b.r, b.n, b.p FROM unnest($8::text[], $9::text[], $10::timestamptz[], $11::int[], $12::text[]) AS b(id, s, r, n, p))
-         INSERT INTO inbox (tenant_id, source_id, message_id, received_at, batch_id, batch_pos, status, attempts, processed_at)
-         SELECT $1, u.s, u.m, u.r, u.b, u.i, u.st, 1, clock_timestamp()
-         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::int[], $7::smallint[]) WITH ORDINALITY AS u(s, m, r, b, i, st, n)
-         ORDER BY u.n
-         ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING
-         RETURNING source_id, message_id`,
+           SELECT $1, b.id, b.s, b.r, b.n, b.p FROM unnest($6::text[], $7::text[], $8::timestamptz[], $9::int[], $10::text[]) AS b(id, s, r, n, p)),
+         stored AS (
+           INSERT INTO inbox (id, tenant_id, source_id, message_id, received_at, batch_id, batch_pos, status, attempts, processed_at)
+           SELECT NULL, $1, ($7::text[])[u.k], u.m, ($8::timestamptz[])[u.k], ($6::text[])[u.k], u.i, u.st, 1, clock_timestamp()
+           FROM unnest($2::int[], $3::text[], $4::int[], $5::smallint[]) WITH ORDINALITY AS u(k, m, i, st, n)
+           ORDER BY u.n
+           ON CONFLICT (tenant_id, source_id, message_id) DO NOTHING
+           RETURNING batch_id, batch_pos)
+         SELECT batch_id, array_agg(batch_pos) AS pos FROM stored GROUP BY batch_id`,
         [
           tenantId,
-          ordered.map((m) => m.sourceId),
+          ordered.map((m) => (subIndex.get(m.batchId) as number) + 1),
           ordered.map((m) => m.messageId),
-          ordered.map((m) => m.receivedAt.toISOString()),
-          ordered.map((m) => m.batchId),
           ordered.map((m) => m.batchPos),
           // Quarantined whole (2) or processed (1); when preparing overlaps, quarantined ones are marked after.
           ordered.map((m) => (early?.rejected.has(messageKey(m.sourceId, m.messageId)) ? 2 : 1)),
@@ -268,7 +272,11 @@ export class InlineIngest {
       storing.catch(() => undefined); // awaited below, after preparing
       const { config, prepared } = early ?? (await prepare());
       const stored = await storing;
-      const fresh = new Set(stored.rows.map((r) => messageKey(r.source_id, r.message_id)));
+      const fresh = new Set<string>();
+      for (const r of stored.rows) {
+        const sub = subs[subIndex.get(r.batch_id) as number] as Submission;
+        for (const pos of r.pos) fresh.add(messageKey(sub.sourceId, sub.ids[pos] as string));
+      }
       if (fresh.size === 0) return { fresh, processed: 0, quarantined: 0, receivedAt: [] };
       const kept = keepMessages(prepared, fresh);
       if (!early && kept.rejected.length > 0) {

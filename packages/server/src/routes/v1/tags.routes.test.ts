@@ -51,6 +51,9 @@ describe('rule tags', () => {
     await send(h, web.writeKey, view('viewer', 'X', T0 - 1000, 1));
     await h.drain();
     expect(await tagsOf('viewer')).toEqual([expect.objectContaining({ name: 'interested-x', source: 'rule' })]);
+    // The rule's first holder also defines the tag (listed, with its holder).
+    const defs = (await h.inject({ method: 'GET', url: '/v1/tags', headers: bearer(h.adminKey) })).json().data as { name: string; customers: number }[];
+    expect(defs).toContainEqual(expect.objectContaining({ name: 'interested-x', customers: 1 }));
     // A week later the window has slid past two of the views: the batch recompute removes the tag.
     h.setNow(new Date(T0 + 6.5 * DAY));
     const rec = await h.inject({ method: 'POST', url: `/v1/tag-rules/${r.json().id}/recompute`, headers: bearer(h.adminKey) });
