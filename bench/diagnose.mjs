@@ -11,6 +11,7 @@
 //   DIAG_PGSS=1                (postgres) server-side time per statement from pg_stat_statements
 //   DIAG_NODE_FLAGS='…'        Node flags of the server child instead of SERVER_NODE_FLAGS ('' for none)
 //   DIAG_CLIENTS=20            concurrent clients sending batches
+//   DIAG_TOP=14                statements listed per run (the slowest in total)
 //   DATONG_*                   passed to the server, e.g. DATONG_INBOX_BATCH_SIZE=2000
 // Prints per run: throughput, CPU, the slowest statements, inline transactions by outcome and
 // their phases (timeline: connection + BEGIN, inbox, resolution + speculative inserts, lock wait,
@@ -77,7 +78,7 @@ async function main() {
       if (loop) console.log(`  ${loop.sql}`);
       const chars = stats.reduce((a, x) => a + (x.chars ?? 0), 0);
       console.log(`  sent to the database: ${num(chars / events)} characters per event (statement text and parameters)`);
-      for (const x of stats.filter((x) => x !== loop).slice(0, 14)) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms ${num((x.chars ?? 0) / events).padStart(5)} ch/ev  ${x.sql.slice(0, 100)}`);
+      for (const x of stats.filter((x) => x !== loop).slice(0, Number(process.env.DIAG_TOP ?? 14))) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms ${num((x.chars ?? 0) / events).padStart(5)} ch/ev  ${x.sql.slice(0, 100)}`);
     }
     if (process.env.DIAG_EXPLAIN === '1') await explain(server);
   } finally {

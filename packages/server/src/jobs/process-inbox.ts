@@ -388,6 +388,8 @@ export const IDENTITY_GRAPH_SQL = `WITH o AS MATERIALIZED (
  * existing customers ($5, $6: their ids), timeline events ($7: JSON arrays, PreparedEvent), identity conflicts ($8) and
  * quarantined values ($9). Every UPDATE … FROM also names its rows in an index condition
  * (`id = ANY(…)`): the join alone let a planner without statistics loop over the whole tenant.
+ * A profile update that changes nothing (the same traits again, seen within the stored times)
+ * writes no row version: identify calls repeat unchanged traits all the time.
  */
 export const WRITE_BATCH_SQL = `WITH nc AS (
     INSERT INTO customers (tenant_id, id, root_id, own_traits, traits, first_seen_at, last_seen_at, created_at, updated_at)
@@ -403,7 +405,9 @@ export const WRITE_BATCH_SQL = `WITH nc AS (
            last_seen_at = GREATEST(c.last_seen_at, coalesce(u.ls, c.last_seen_at)),
            updated_at = CASE WHEN u.own <> '{}'::jsonb OR u.tr <> '{}'::jsonb THEN $2::timestamptz ELSE c.updated_at END
     FROM jsonb_to_recordset($5::jsonb) AS u(id text, own jsonb, tr jsonb, fs timestamptz, ls timestamptz)
-    WHERE c.tenant_id = $1 AND c.id = ANY($6::text[]) AND c.id = u.id),
+    WHERE c.tenant_id = $1 AND c.id = ANY($6::text[]) AND c.id = u.id
+      AND (c.own_traits || u.own IS DISTINCT FROM c.own_traits OR c.traits || u.tr IS DISTINCT FROM c.traits
+           OR u.fs < c.first_seen_at OR u.ls > c.last_seen_at)),
   ev AS (
     INSERT INTO events (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency)
     SELECT $1, x->>0, x->>1, x->>2, x->>3, x->>4, x->>5, (x->>6)::timestamptz, (x->>7)::timestamptz, x->>8, x->9, x->10, (x->>11)::bigint, x->>12

@@ -61,8 +61,8 @@ export interface Harness {
   readonly logs: string[];
   readonly dataDir: string;
   readonly databaseUrl: string | null;
-  /** Moves the clock used by the server (for windows and retries). */
-  setNow(d: Date): void;
+  /** Moves the clock used by the server (for windows and retries); null: the real clock again. */
+  setNow(d: Date | null): void;
   now(): Date;
   inject(opts: InjectOptions): Promise<LightMyRequestResponse>;
   /** Runs the workers until no work is left: platform messages, inbox, outbox, due webhook deliveries, due reconciliations. */

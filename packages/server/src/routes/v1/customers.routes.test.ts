@@ -240,6 +240,30 @@ describe('first and last seen', () => {
     c = (await lookup('user_id', 'seen-user')).json();
     expect([c.firstSeenAt, c.lastSeenAt]).toEqual([at(-3600), at(300)]);
   });
+
+  it('changes a profile only when a message changes it: the same traits again leave updatedAt alone', async () => {
+    const t0 = Date.parse('2026-09-02T08:00:00Z');
+    const identify = (n: number, traits: Record<string, unknown>) => ({ type: 'identify', messageId: `same-${n}`, userId: 'same-traits', traits, timestamp: new Date(t0).toISOString() });
+    try {
+      h.setNow(new Date(t0));
+      await send(h, web.writeKey, [identify(1, { name: '王芳', city: '上海' })]);
+      await h.drain();
+      const first = (await lookup('user_id', 'same-traits')).json();
+      expect(first.updatedAt).toBe(new Date(t0).toISOString());
+      h.setNow(new Date(t0 + 60_000));
+      await send(h, web.writeKey, [identify(2, { name: '王芳', city: '上海' })]);
+      await h.drain();
+      expect((await lookup('user_id', 'same-traits')).json().updatedAt).toBe(first.updatedAt);
+      h.setNow(new Date(t0 + 120_000));
+      await send(h, web.writeKey, [identify(3, { city: '杭州' })]);
+      await h.drain();
+      const moved = (await lookup('user_id', 'same-traits')).json();
+      expect(moved.traits).toMatchObject({ name: '王芳', city: '杭州' });
+      expect(moved.updatedAt).toBe(new Date(t0 + 120_000).toISOString());
+    } finally {
+      h.setNow(null);
+    }
+  });
 });
 
 describe('security of customer data', () => {
