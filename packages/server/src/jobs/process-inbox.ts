@@ -162,7 +162,7 @@ export interface PreparedEvent {
   readonly properties: Record<string, unknown>;
   /** `["evt_…",`: the row's JSON array up to its customer (columns in EVENT_COLUMNS order). */
   readonly head: string;
-  /** `,"src_…",…]`: the row's JSON array after its customer. */
+  /** `,1,"m-…",…]`: the row's JSON array after its customer (its origin by position, PreparedMessages.origins). */
   readonly tail: string;
 }
 
@@ -193,6 +193,11 @@ export interface PreparedMessages {
   readonly rejected: IncomingMessage[];
   readonly quarantine: QuarantineRow[];
   readonly conflicts: ConflictRow[];
+  /**
+   * Each distinct source and receipt time of the messages (a request's messages share one): a
+   * timeline row names its origin by position (1-based) instead of repeating both.
+   */
+  readonly origins: { readonly sources: string[]; readonly receivedAt: string[] };
 }
 
 /** `source_id\u0000message_id`: how the inbox tells messages apart (its unique key within a tenant). */
@@ -206,7 +211,19 @@ export function messageKey(sourceId: string, messageId: string): string {
  */
 export function prepareMessages(keyring: Keyring, tenantId: string, config: TenantConfig, incoming: readonly IncomingMessage[], now: Date): PreparedMessages {
   const rules = config.identityRules;
-  const out: PreparedMessages = { pending: [], rejected: [], quarantine: [], conflicts: [] };
+  const out: PreparedMessages = { pending: [], rejected: [], quarantine: [], conflicts: [], origins: { sources: [], receivedAt: [] } };
+  const originOf = new Map<string, number>();
+  const origin = (row: IncomingMessage): number => {
+    const at = row.receivedAt.toISOString();
+    const k = `${row.sourceId}\u0000${at}`;
+    let n = originOf.get(k);
+    if (n === undefined) {
+      n = out.origins.sources.push(row.sourceId);
+      out.origins.receivedAt.push(at);
+      originOf.set(k, n);
+    }
+    return n;
+  };
   for (const row of incoming) {
     const parsed = parseSegmentMessage(row.raw, row.receivedAt, row.messageId);
     if (!parsed.ok) {
@@ -251,13 +268,13 @@ export function prepareMessages(keyring: Keyring, tenantId: string, config: Tena
       continue;
     }
     const traits = profileTraits(msg);
-    out.pending.push({ row, msg, refs, plain, traits, event: prepareEvent(keyring, config, row, msg, traits, now, out.quarantine) });
+    out.pending.push({ row, msg, refs, plain, traits, event: prepareEvent(keyring, config, row, origin(row), msg, traits, now, out.quarantine) });
   }
   return out;
 }
 
 /** The timeline event of a message, but for its customer; an order amount that is not exact money goes to quarantine. */
-function prepareEvent(keyring: Keyring, config: TenantConfig, row: IncomingMessage, msg: ParsedMessage, traits: Record<string, unknown>, now: Date, quarantine: QuarantineRow[]): PreparedEvent {
+function prepareEvent(keyring: Keyring, config: TenantConfig, row: IncomingMessage, origin: number, msg: ParsedMessage, traits: Record<string, unknown>, now: Date, quarantine: QuarantineRow[]): PreparedEvent {
   let amount: string | null = null;
   let currency: string | null = null;
   if (msg.type === 'track' && (msg.event === ORDER_COMPLETED || msg.event === ORDER_REFUNDED)) {
@@ -291,14 +308,14 @@ function prepareEvent(keyring: Keyring, config: TenantConfig, row: IncomingMessa
   const channel = campaignSource ?? config.sources.get(row.sourceId) ?? null;
   const properties = msg.type === 'identify' || msg.type === 'group' ? { ...traits, ...(msg.groupId ? { groupId: msg.groupId } : {}) } : msg.properties;
   const id = newId('evt', now.getTime());
-  // Positional (EVENT_COLUMNS): the database parses no key names and sorts no keys per row.
+  // Positional (the `ev` part of WRITE_BATCH_SQL): the database parses no key names and sorts
+  // no keys per row; source and receipt time by the origin's position.
   const rest = JSON.stringify([
-    row.sourceId,
+    origin,
     row.messageId,
     msg.type,
     msg.event ?? null,
     msg.occurredAt.toISOString(),
-    row.receivedAt.toISOString(),
     channel,
     properties,
     context,
@@ -316,6 +333,7 @@ export function keepMessages(p: PreparedMessages, keep: ReadonlySet<string>): Pr
     rejected: p.rejected.filter((x) => has(x.sourceId, x.messageId)),
     quarantine: p.quarantine.filter((x) => has(x.source_id, x.message_id)),
     conflicts: p.conflicts.filter((x) => has(x.source_id, x.message_id)),
+    origins: p.origins,
   };
 }
 
@@ -385,7 +403,8 @@ export const IDENTITY_GRAPH_SQL = `WITH o AS MATERIALIZED (
 /**
  * Everything a batch adds or rewrites, in one statement (data-modifying CTEs, each on rows no
  * other touches): new customers with their final values ($3), identities ($4), profile updates of
- * existing customers ($5, $6: their ids), timeline events ($7: JSON arrays, PreparedEvent), identity conflicts ($8) and
+ * existing customers ($5, $6: their ids), timeline events ($7: JSON arrays, PreparedEvent; $10 and $11 their
+ * origins' sources and receipt times), identity conflicts ($8) and
  * quarantined values ($9). Every UPDATE … FROM also names its rows in an index condition
  * (`id = ANY(…)`): the join alone let a planner without statistics loop over the whole tenant.
  * A profile update that changes nothing (the same traits again, seen within the stored times)
@@ -410,7 +429,7 @@ export const WRITE_BATCH_SQL = `WITH nc AS (
            OR u.fs < c.first_seen_at OR u.ls > c.last_seen_at)),
   ev AS (
     INSERT INTO events (tenant_id, id, customer_id, source_id, message_id, type, event, occurred_at, received_at, channel, properties, context, amount_minor, currency)
-    SELECT $1, x->>0, x->>1, x->>2, x->>3, x->>4, x->>5, (x->>6)::timestamptz, (x->>7)::timestamptz, x->>8, x->9, x->10, (x->>11)::bigint, x->>12
+    SELECT $1, x->>0, x->>1, ($10::text[])[(x->>2)::int], x->>3, x->>4, x->>5, (x->>6)::timestamptz, ($11::timestamptz[])[(x->>2)::int], x->>7, x->8, x->9, (x->>10)::bigint, x->>11
     FROM jsonb_array_elements($7::jsonb) AS x),
   cf AS (
     INSERT INTO identity_conflicts (tenant_id, customer_id, identifier_type, identifier_index, reason, source_id, message_id, created_at)
@@ -469,6 +488,8 @@ interface BatchPlan {
   readonly rowUpdates: { id: string; own: Record<string, unknown>; tr: Record<string, unknown>; fs: string | null; ls: string | null }[];
   /** Timeline rows, each a JSON array (PreparedEvent). */
   readonly events: string[];
+  /** The sources and receipt times the timeline rows name by position. */
+  readonly origins: PreparedMessages['origins'];
   readonly conflicts: ConflictRow[];
   readonly quarantine: QuarantineRow[];
   readonly merges: { id: string; from: string; into: string; type: string; index: string; source_id: string; message_id: string }[];
@@ -865,6 +886,7 @@ async function planBatch(
     newIdentities,
     rowUpdates,
     events,
+    origins: prepared.origins,
     conflicts,
     quarantine,
     merges,
@@ -910,6 +932,8 @@ async function writePlan(keyring: Keyring, q: Queryable, tenantId: string, now: 
       inserts ? `[${plan.events.join(',')}]` : '[]',
       JSON.stringify(inserts ? plan.conflicts : []),
       JSON.stringify(inserts ? plan.quarantine : []),
+      inserts ? plan.origins.sources : [],
+      inserts ? plan.origins.receivedAt : [],
     ]);
   }
   const { merges, graph } = plan;

@@ -63,6 +63,25 @@ describe('inline ingest (messages processed in the accepting request)', () => {
     expect(pending.rows[0]?.n).toBe(0);
   });
 
+  it("stores each event with its own request's source and receipt time when requests share a transaction", async () => {
+    const other = await makeSource(h, h.adminKey, 'other_origin');
+    const inline = new InlineIngest(h.datong.deps, { maxBatch: 500, concurrency: 1 });
+    const at = (s: number) => new Date(Date.parse('2026-09-03T08:00:00Z') + s * 1000);
+    const sent = [
+      [source.id, 'or-1', at(0)],
+      [other.id, 'or-2', at(1)],
+      [source.id, 'or-3', at(2)],
+      [other.id, 'or-4', at(3)],
+      [other.id, 'or-5', at(3)],
+    ] as const;
+    // Sent at once: the later ones wait for the first transaction and share the next.
+    await Promise.all(sent.map(([src, id, t]) => inline.submit(DEFAULT_TENANT_ID, src, [{ type: 'track', messageId: id, userId: `origin-${id}`, event: 'E' }], t)));
+    const rows = await h.db.query<{ message_id: string; source_id: string; received_at: Date | string }>(
+      "SELECT message_id, source_id, received_at FROM events WHERE message_id LIKE 'or-%' ORDER BY message_id",
+    );
+    expect(rows.rows.map((r) => [r.message_id, r.source_id, new Date(r.received_at).toISOString()])).toEqual(sent.map(([src, id, t]) => [id, src, t.toISOString()]));
+  });
+
   it('counts a message already stored for the workers as a duplicate, and it takes effect once', async () => {
     const msg = { type: 'track', messageId: 'both-ways-1', userId: 'bw-user', event: 'Clicked' };
     await storeInbox(h.db, h.datong.deps.keyring, DEFAULT_TENANT_ID, source.id, [msg], new Date());

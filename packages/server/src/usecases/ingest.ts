@@ -289,8 +289,11 @@ export class InlineIngest {
       // On PostgreSQL, with another transaction of this process possibly holding the tenant's
       // lock right now, most of the batch is written before taking it (a speculation checked
       // under the lock); the embedded database runs one transaction at a time anyway.
-      if (deps.db.kind === 'postgres') this.#opts.onSpeculation?.(await applyMessagesOptimistically(deps, q, tenantId, config, kept, now));
-      else await applyMessages(deps, q, tenantId, config, kept, now, await lockTenantIdentities(q, tenantId));
+      // (Not `onSpeculation?.(await …)`: without a callback, that would skip the processing.)
+      if (deps.db.kind === 'postgres') {
+        const outcome = await applyMessagesOptimistically(deps, q, tenantId, config, kept, now);
+        this.#opts.onSpeculation?.(outcome);
+      } else await applyMessages(deps, q, tenantId, config, kept, now, await lockTenantIdentities(q, tenantId));
       const receivedAt = incoming.filter((m) => fresh.has(messageKey(m.sourceId, m.messageId))).map((m) => m.receivedAt);
       return { fresh, processed: kept.pending.length, quarantined: kept.rejected.length, receivedAt };
     });
