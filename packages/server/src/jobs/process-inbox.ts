@@ -160,7 +160,7 @@ export interface Pending {
 export interface PreparedEvent {
   readonly id: string;
   readonly properties: Record<string, unknown>;
-  /** `["evt_…",`: the row's JSON array up to its customer (columns in EVENT_COLUMNS order). */
+  /** `["evt_…",`: the row's JSON array up to its customer (columns as the `ev` part of WRITE_BATCH_SQL reads them). */
   readonly head: string;
   /** `,1,"m-…",…]`: the row's JSON array after its customer (its origin by position, PreparedMessages.origins). */
   readonly tail: string;
