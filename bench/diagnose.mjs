@@ -5,6 +5,7 @@
 //   DIAG_RUNS=3                ingest runs of DIAG_EVENTS events each (default 40,000)
 //   DIAG_ANALYZE_BEFORE=1,2    run ANALYZE on the server's database before these runs (0-based)
 //   DIAG_SQL_BEFORE='…'        SQL run once on the server's database before the first run (A/B of a schema change)
+//   DIAG_SQL_AFTER='…'         SQL run after the last run, its rows printed (e.g. pg_stat_user_tables)
 //   DIAG_EXPLAIN=1             after the last run, EXPLAIN ANALYZE the batch's rule-tag query
 //                              (total_spend over ~400 roots) and identity probe (~900 keys)
 //   DIAG_PROFILE=/tmp/p        CPU profile of the server child per run (/tmp/p-<run>.cpuprofile)
@@ -80,6 +81,7 @@ async function main() {
       console.log(`  sent to the database: ${num(chars / events)} characters per event (statement text and parameters)`);
       for (const x of stats.filter((x) => x !== loop).slice(0, Number(process.env.DIAG_TOP ?? 14))) console.log(`  ${num(x.ms / 1000, 2).padStart(7)} s ${String(x.calls).padStart(6)} calls  avg ${num(x.ms / x.calls, 2).padStart(6)} ms ${num((x.chars ?? 0) / events).padStart(5)} ch/ev  ${x.sql.slice(0, 100)}`);
     }
+    if (process.env.DIAG_SQL_AFTER) console.table(await server.rpc('sql', { text: process.env.DIAG_SQL_AFTER }));
     if (process.env.DIAG_EXPLAIN === '1') await explain(server);
   } finally {
     await server.stop();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createHarness, makeSource, send, type Harness } from '../../test-support/harness.js';
+import { DEFAULT_TENANT_ID } from '../../tenants.js';
 
 // GET /v1/customers/{id}/timeline filters: channel (events.channel), type, event and source.
 let h: Harness;
@@ -84,6 +85,24 @@ describe('timeline filters', () => {
     expect(viaWeb).toHaveLength(4);
     expect((await all(`sourceId=${web.id}&channel=web`)).length).toBe(3);
     expect((await all('type=screen&channel=web')).length).toBe(0);
+  });
+
+  it("reads a record's page in the order of an index on the events, sorting none of them", async () => {
+    // The timeline's query shape (routes/v1/customers.routes.ts) for one record, past a cursor:
+    // a customer with 100,000 events must not sort them all for 50. Seq scans are off so that
+    // the few rows here cannot make the planner prefer one; the plan shows whether an index
+    // serves this order at all.
+    const plan = await h.db.tx(async (q) => {
+      await q.query('SET LOCAL enable_seqscan = off');
+      const r = await q.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT e.id FROM events e WHERE e.tenant_id = $1 AND e.customer_id = $2 AND (e.occurred_at, e.id) < ($3::timestamptz, $4)
+         ORDER BY e.occurred_at DESC, e.id DESC LIMIT 3`,
+        [DEFAULT_TENANT_ID, id, at(6), 'evt_z'],
+      );
+      return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index (Only )?Scan (Backward )?using events_/);
+    expect(plan).not.toMatch(/Sort/);
   });
 
   it('refuses an over-long channel', async () => {

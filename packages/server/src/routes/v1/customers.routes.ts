@@ -344,7 +344,7 @@ export function customersRoutes(app: FastifyInstance, deps: ServerDeps): void {
       const id = (req.params as { id: string }).id;
       const rootId = scopeOf(auth) === null ? await rootOf(db, auth.tenantId, id) : await visibleRoot(db, auth, id);
       const members = await membersOf(db, auth.tenantId, rootId);
-      // One record (most customers): an equality, so the index events_timeline gives the order and a page reads a page.
+      // One record (most customers): an equality, so the events key (a backward scan) gives the order and a page reads a page.
       const params: unknown[] = [auth.tenantId, members.length === 1 ? members[0] : members];
       const where = ['e.tenant_id = $1', members.length === 1 ? 'e.customer_id = $2' : 'e.customer_id = ANY($2::text[])'];
       if (type) {
