@@ -213,7 +213,11 @@ export function prepareMessages(keyring: Keyring, tenantId: string, config: Tena
   const rules = config.identityRules;
   const out: PreparedMessages = { pending: [], rejected: [], quarantine: [], conflicts: [], origins: { sources: [], receivedAt: [] } };
   const originOf = new Map<string, number>();
+  // The messages of one request come one after another and share its receipt time (one Date):
+  // the last origin is remembered, so a request formats its time once.
+  let last: { sourceId: string; receivedAt: Date; n: number } | null = null;
   const origin = (row: IncomingMessage): number => {
+    if (last !== null && last.receivedAt === row.receivedAt && last.sourceId === row.sourceId) return last.n;
     const at = row.receivedAt.toISOString();
     const k = `${row.sourceId}\u0000${at}`;
     let n = originOf.get(k);
@@ -222,6 +226,7 @@ export function prepareMessages(keyring: Keyring, tenantId: string, config: Tena
       out.origins.receivedAt.push(at);
       originOf.set(k, n);
     }
+    last = { sourceId: row.sourceId, receivedAt: row.receivedAt, n };
     return n;
   };
   for (const row of incoming) {
@@ -299,7 +304,12 @@ function prepareEvent(keyring: Keyring, config: TenantConfig, row: IncomingMessa
       });
     }
   }
-  const { traits: _dropped, ...context } = msg.context;
+  // The profile's traits are not kept twice (most messages have none in their context: no copy).
+  let context = msg.context;
+  if (Object.hasOwn(context, 'traits')) {
+    const { traits: _dropped, ...rest } = context;
+    context = rest;
+  }
   const campaign = context['campaign'];
   const campaignSource =
     typeof campaign === 'object' && campaign !== null && typeof (campaign as Record<string, unknown>)['source'] === 'string'

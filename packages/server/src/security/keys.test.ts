@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newId } from '../ids.js';
 import { createKeyring } from './keys.js';
-import { pooledRandom } from './random-pool.js';
+import { pooledHex, pooledRandom } from './random-pool.js';
 
 const master = Buffer.alloc(32, 7);
 
@@ -59,6 +59,12 @@ describe('pooled randomness', () => {
     // 8 bytes an id: 10,000 ids go through the 4 KiB pool about 20 times.
     for (let i = 0; i < 10_000; i++) ids.add(newId('evt', 0));
     expect(ids.size).toBe(10_000);
+    for (const id of ids) expect(id).toMatch(/^evt_0{9}[0-9a-f]{16}$/);
+    const h1 = pooledHex(4096);
+    const h2 = pooledHex(4096);
+    expect(h1).toMatch(/^[0-9a-f]{8192}$/);
+    expect(h1).not.toBe(h2);
+    expect(() => pooledHex(4097)).toThrow(RangeError);
     const a = Buffer.from(pooledRandom(4096));
     const b = Buffer.from(pooledRandom(4096));
     expect(a.equals(b)).toBe(false);

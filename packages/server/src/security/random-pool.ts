@@ -22,3 +22,20 @@ export function pooledRandom(n: number): Buffer {
   offset += n;
   return out;
 }
+
+// Ids want their randomness as hex: a second pool, kept as a hex string, hands out slices of it
+// (no Buffer view and no encoding per id). Its bytes are its own, also handed out once.
+let hexPool = '';
+let hexOffset = 0;
+
+/** `n` (≤ 4096) fresh random bytes from the pool, as 2n lowercase hex characters. */
+export function pooledHex(n: number): string {
+  if (n > POOL_SIZE) throw new RangeError(`at most ${POOL_SIZE} bytes`);
+  if (hexOffset + 2 * n > hexPool.length) {
+    hexPool = randomFillSync(Buffer.allocUnsafe(POOL_SIZE)).toString('hex');
+    hexOffset = 0;
+  }
+  const out = hexPool.slice(hexOffset, hexOffset + 2 * n);
+  hexOffset += 2 * n;
+  return out;
+}

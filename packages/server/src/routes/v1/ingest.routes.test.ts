@@ -90,6 +90,17 @@ describe('Segment-compatible ingest', () => {
     expect(single.statusCode).toBe(413);
   });
 
+  it('counts an event in UTF-8 bytes: 11,000 Chinese characters are over 32 KB, 10,000 are not', async () => {
+    // 3 bytes each in UTF-8: 30,000 and 33,000 bytes (with the envelope, each side of 32,768), though 11,000 characters are far fewer than 32,768.
+    const event = (n: number, id: string) => ({ type: 'track', messageId: id, userId: 'u-utf8', event: 'Note', properties: { text: '中'.repeat(n) } });
+    const over = await send(h, source.writeKey, [event(11_000, 'utf8-over')]);
+    expect(over.statusCode).toBe(413);
+    expect(over.json()).toMatchObject({ code: 'EVENT_TOO_LARGE', index: 0, limit: 32768 });
+    expect(over.json().bytes).toBeGreaterThan(32768);
+    const under = await send(h, source.writeKey, [event(10_000, 'utf8-under')]);
+    expect(under.statusCode).toBe(200);
+  });
+
   it('answers malformed JSON and a wrong shape with stable codes', async () => {
     const bad = await h.inject({ method: 'POST', url: '/v1/batch', headers: { ...basic(source.writeKey), 'content-type': 'application/json' }, payload: '{"batch": [' });
     expect(bad.statusCode).toBe(400);

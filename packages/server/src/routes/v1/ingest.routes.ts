@@ -16,6 +16,8 @@ const TYPES = ['identify', 'track', 'page', 'screen', 'alias', 'group'] as const
 /** The message as JSON, once its size is checked (inline ingest stores this very text). */
 function checkSize(msg: unknown, index: number | null): string {
   const json = JSON.stringify(msg);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most events need no count.
+  if (json.length * 3 <= MAX_EVENT_BYTES) return json;
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_EVENT_BYTES) {
     throw new DatongError('EVENT_TOO_LARGE', `${index === null ? 'The event' : `batch[${index}]`} is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES} bytes (32 KB)`, {
